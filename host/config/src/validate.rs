@@ -1,0 +1,292 @@
+//! Whole-config checks that no single component can make: pipeline references, signal support,
+//! authenticator references, TLS versions and limits. Every problem is reported, each with its path.
+
+use std::collections::BTreeSet;
+
+use crate::error::ConfigError;
+use crate::id::ComponentId;
+use crate::load::{Declared, ids};
+use crate::model::*;
+
+pub(crate) fn validate(config: &Config, declared: &Declared, errors: &mut Vec<ConfigError>) {
+    pipelines(config, declared, errors);
+    service_extensions(config, declared, errors);
+    for (id, receiver) in &config.receivers {
+        let Receiver::Otlp(otlp) = receiver;
+        otlp_receiver(config, declared, &format!("receivers.{id}"), otlp, errors);
+    }
+    for (id, processor) in &config.processors {
+        processor_settings(&format!("processors.{id}"), processor, errors);
+    }
+    for (id, exporter) in &config.exporters {
+        if let Exporter::File(file) = exporter {
+            if file.path.as_os_str().is_empty() {
+                errors.push(ConfigError::new(format!("exporters.{id}.path"), "must not be empty"));
+            }
+        }
+    }
+    for (id, extension) in &config.extensions {
+        extension_settings(&format!("extensions.{id}"), extension, errors);
+    }
+}
+
+fn pipelines(config: &Config, declared: &Declared, errors: &mut Vec<ConfigError>) {
+    if config.service.pipelines.is_empty() {
+        errors.push(ConfigError::new(
+            "service.pipelines",
+            "no pipelines configured: add at least one (e.g. traces: {receivers: [otlp], exporters: [debug]})",
+        ));
+    }
+    for (pipeline_id, pipeline) in &config.service.pipelines {
+        let base = format!("service.pipelines.{pipeline_id}");
+        let signal = pipeline_id.signal;
+        if pipeline.receivers.is_empty() {
+            errors.push(ConfigError::new(format!("{base}.receivers"), "a pipeline needs at least one receiver"));
+        }
+        if pipeline.exporters.is_empty() {
+            errors.push(ConfigError::new(format!("{base}.exporters"), "a pipeline needs at least one exporter"));
+        }
+        let mut check = |list: &[ComponentId], field: &'static str, noun: &str, defined: &dyn Fn(&ComponentId) -> Option<bool>, known: String| {
+            let mut seen = BTreeSet::new();
+            for (i, id) in list.iter().enumerate() {
+                let path = format!("{base}.{field}[{i}]");
+                if !seen.insert(id) {
+                    errors.push(ConfigError::new(path, format!("{noun} {id:?} is listed twice")));
+                    continue;
+                }
+                match defined(id) {
+                    None if declared.contains(field, id) => {}
+                    None => errors.push(ConfigError::new(
+                        path,
+                        format!("{noun} \"{id}\" is not defined in {field} (defined: {})",
+                            if known.is_empty() { "none" } else { &known }),
+                    )),
+                    Some(false) => errors.push(ConfigError::new(
+                        path,
+                        format!("{noun} \"{id}\" does not support {signal}"),
+                    )),
+                    Some(true) => {}
+                }
+            }
+        };
+        check(&pipeline.receivers, "receivers", "receiver",
+            &|id| config.receivers.get(id).map(|r| r.supports(signal)), ids(&config.receivers));
+        check(&pipeline.processors, "processors", "processor",
+            &|id| config.processors.get(id).map(|p| p.supports(signal)), ids(&config.processors));
+        check(&pipeline.exporters, "exporters", "exporter",
+            &|id| config.exporters.get(id).map(|e| e.supports(signal)), ids(&config.exporters));
+    }
+}
+
+fn service_extensions(config: &Config, declared: &Declared, errors: &mut Vec<ConfigError>) {
+    for (i, id) in config.service.extensions.iter().enumerate() {
+        if !declared.contains("extensions", id) {
+            errors.push(ConfigError::new(
+                format!("service.extensions[{i}]"),
+                format!("extension \"{id}\" is not defined in extensions (defined: {})", ids(&config.extensions)),
+            ));
+        }
+    }
+}
+
+fn otlp_receiver(config: &Config, declared: &Declared, path: &str, otlp: &OtlpReceiverSettings, errors: &mut Vec<ConfigError>) {
+    let protocols = &otlp.protocols;
+    if protocols.grpc.is_none() && protocols.http.is_none() {
+        errors.push(ConfigError::new(
+            format!("{path}.protocols"),
+            "enable at least one protocol (grpc: or http:)",
+        ));
+    }
+    if let Some(grpc) = &protocols.grpc {
+        let p = format!("{path}.protocols.grpc");
+        endpoint(&format!("{p}.endpoint"), &grpc.endpoint, errors);
+        if grpc.transport != "tcp" {
+            errors.push(ConfigError::new(format!("{p}.transport"), "only \"tcp\" is supported"));
+        }
+        if grpc.max_recv_msg_size_mib == 0 {
+            errors.push(ConfigError::new(format!("{p}.max_recv_msg_size_mib"), "must be at least 1"));
+        }
+        if let Some(tls) = &grpc.tls {
+            server_tls(&format!("{p}.tls"), tls, errors);
+        }
+        if let Some(auth) = &grpc.auth {
+            authenticator(config, declared, &format!("{p}.auth.authenticator"), &auth.authenticator, errors);
+        }
+    }
+    if let Some(http) = &protocols.http {
+        let p = format!("{path}.protocols.http");
+        endpoint(&format!("{p}.endpoint"), &http.endpoint, errors);
+        if http.max_request_body_size == 0 {
+            errors.push(ConfigError::new(format!("{p}.max_request_body_size"), "must be greater than 0"));
+        }
+        for (field, value) in [
+            ("traces_url_path", &http.traces_url_path),
+            ("metrics_url_path", &http.metrics_url_path),
+            ("logs_url_path", &http.logs_url_path),
+        ] {
+            if !value.starts_with('/') {
+                errors.push(ConfigError::new(format!("{p}.{field}"), format!("{value:?} must start with '/'")));
+            }
+        }
+        if let Some(tls) = &http.tls {
+            server_tls(&format!("{p}.tls"), tls, errors);
+        }
+        if let Some(auth) = &http.auth {
+            authenticator(config, declared, &format!("{p}.auth.authenticator"), &auth.authenticator, errors);
+        }
+    }
+}
+
+/// `host:port` with a numeric port; the host may be empty (all interfaces) or bracketed IPv6.
+fn endpoint(path: &str, value: &str, errors: &mut Vec<ConfigError>) {
+    let ok = value
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| port.parse::<u16>().is_ok() && !host.contains("://"));
+    if !ok {
+        errors.push(ConfigError::new(
+            path,
+            format!("{value:?} is not a host:port listen address (e.g. 0.0.0.0:4317)"),
+        ));
+    }
+}
+
+fn server_tls(path: &str, tls: &TlsServerSettings, errors: &mut Vec<ConfigError>) {
+    tls_versions(path, tls.min_version, tls.max_version, errors);
+    let has_cert = tls.cert_file.is_some() || tls.cert_pem.is_some();
+    let has_key = tls.key_file.is_some() || tls.key_pem.is_some();
+    if tls.cert_file.is_some() && tls.cert_pem.is_some() {
+        errors.push(ConfigError::new(format!("{path}.cert_pem"), "give cert_file or cert_pem, not both"));
+    }
+    if tls.key_file.is_some() && tls.key_pem.is_some() {
+        errors.push(ConfigError::new(format!("{path}.key_pem"), "give key_file or key_pem, not both"));
+    }
+    if !has_cert {
+        errors.push(ConfigError::new(
+            format!("{path}.cert_file"),
+            "a TLS server needs a certificate: set cert_file (or cert_pem), or remove tls: for plaintext",
+        ));
+    }
+    if !has_key {
+        errors.push(ConfigError::new(
+            format!("{path}.key_file"),
+            "a TLS server needs a private key: set key_file (or key_pem)",
+        ));
+    }
+}
+
+pub(crate) fn tls_versions(path: &str, min: Option<TlsVersion>, max: Option<TlsVersion>, errors: &mut Vec<ConfigError>) {
+    for (field, version) in [("min_version", min), ("max_version", max)] {
+        if let Some(v @ (TlsVersion::V1_0 | TlsVersion::V1_1)) = version {
+            errors.push(ConfigError::new(
+                format!("{path}.{field}"),
+                format!(
+                    "TLS {v} is refused: TLS 1.0 and 1.1 are deprecated (RFC 8996) and broken; \
+                     use \"1.2\" (the default) or \"1.3\""
+                ),
+            ));
+        }
+    }
+    if let (Some(min), Some(max)) = (min, max) {
+        if min > max {
+            errors.push(ConfigError::new(
+                format!("{path}.min_version"),
+                format!("min_version {min} is above max_version {max}"),
+            ));
+        }
+    }
+}
+
+fn authenticator(config: &Config, declared: &Declared, path: &str, id: &ComponentId, errors: &mut Vec<ConfigError>) {
+    match config.extensions.get(id) {
+        None if declared.contains("extensions", id) => {}
+        None => errors.push(ConfigError::new(
+            path,
+            format!("authenticator \"{id}\" is not defined in extensions (defined: {})", ids(&config.extensions)),
+        )),
+        Some(Extension::BasicAuth(BasicAuthSettings { htpasswd: None, .. })) => {
+            errors.push(ConfigError::new(
+                path,
+                format!("\"{id}\" has no htpasswd: section, so it cannot authenticate clients of a receiver"),
+            ))
+        }
+        Some(Extension::BasicAuth(_) | Extension::BearerTokenAuth(_)) => {
+            if !config.service.extensions.contains(id) {
+                errors.push(ConfigError::new(
+                    path,
+                    format!("authenticator \"{id}\" must also be enabled: add it to service.extensions"),
+                ));
+            }
+        }
+        Some(_) => errors.push(ConfigError::new(path, format!("\"{id}\" is not an authenticator"))),
+    }
+}
+
+fn processor_settings(path: &str, processor: &Processor, errors: &mut Vec<ConfigError>) {
+    match processor {
+        Processor::Batch(b) => {
+            if b.send_batch_size == 0 {
+                errors.push(ConfigError::new(format!("{path}.send_batch_size"), "must be greater than 0"));
+            }
+            if b.send_batch_max_size != 0 && b.send_batch_max_size < b.send_batch_size {
+                errors.push(ConfigError::new(
+                    format!("{path}.send_batch_max_size"),
+                    "must be greater than or equal to send_batch_size (or 0 for no bound)",
+                ));
+            }
+            if b.timeout.is_zero() {
+                errors.push(ConfigError::new(format!("{path}.timeout"), "must be greater than 0"));
+            }
+        }
+        Processor::MemoryLimiter(m) => {
+            if m.check_interval.is_zero() {
+                errors.push(ConfigError::new(format!("{path}.check_interval"), "must be greater than 0"));
+            }
+            match (m.limit_mib, m.limit_percentage) {
+                (0, None) => errors.push(ConfigError::new(
+                    format!("{path}.limit_mib"),
+                    "set limit_mib (or limit_percentage): the memory limiter needs a limit",
+                )),
+                (_, Some(p)) if p == 0 || p > 100 => errors.push(ConfigError::new(
+                    format!("{path}.limit_percentage"),
+                    "must be between 1 and 100",
+                )),
+                _ => {}
+            }
+            if let Some(spike) = m.spike_limit_mib {
+                if m.limit_mib != 0 && spike >= m.limit_mib {
+                    errors.push(ConfigError::new(
+                        format!("{path}.spike_limit_mib"),
+                        format!("must be below limit_mib ({})", m.limit_mib),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn extension_settings(path: &str, extension: &Extension, errors: &mut Vec<ConfigError>) {
+    match extension {
+        Extension::HealthCheck(h) => endpoint(&format!("{path}.endpoint"), &h.endpoint, errors),
+        Extension::BasicAuth(b) => {
+            if b.htpasswd.is_none() && b.client_auth.is_none() {
+                errors.push(ConfigError::new(path, "set htpasswd: (server) or client_auth: (client)"));
+            }
+            if let Some(h) = &b.htpasswd {
+                if h.file.is_none() && h.inline.is_none() {
+                    errors.push(ConfigError::new(format!("{path}.htpasswd"), "set file or inline"));
+                }
+                if h.file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
+                    errors.push(ConfigError::new(
+                        format!("{path}.htpasswd.file"),
+                        "is empty (is the environment variable that sets it defined?)",
+                    ));
+                }
+            }
+        }
+        Extension::BearerTokenAuth(b) => {
+            if b.token.is_none() && b.tokens.is_none() && b.filename.is_none() {
+                errors.push(ConfigError::new(path, "set token, tokens or filename"));
+            }
+        }
+    }
+}

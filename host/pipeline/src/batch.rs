@@ -1,0 +1,158 @@
+//! The `batch` processor: merges small requests into batches of `send_batch_size` items, sends a
+//! partial batch after `timeout`, and splits anything above `send_batch_max_size`.
+//!
+//! Batches are kept per sender (receiver and authenticated identity), so the context a batch
+//! carries downstream is true for every item in it. Like the Collector, `consume` acknowledges
+//! as soon as the data is buffered; unlike it, the request that fills a batch sends it inline and
+//! so feels downstream backpressure, and [`Consumer::shutdown`] flushes every buffered item.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use sluice_config::BatchSettings;
+
+use crate::split::{merge, split_off_front};
+use crate::{AuthInfo, Batch, ConsumeError, Consumer, Payload, RequestContext, Signal};
+
+/// Distinct senders buffered at once; beyond it, requests pass through unbatched.
+const MAX_PENDING_KEYS: usize = 1000;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    signal: Signal,
+    receiver: Arc<str>,
+    auth: Arc<AuthInfo>,
+}
+
+struct Pending {
+    payload: Payload,
+    items: usize,
+    context: RequestContext,
+    since: Instant,
+}
+
+pub struct BatchProcessor {
+    settings: BatchSettings,
+    next: Arc<dyn Consumer>,
+    pending: Mutex<HashMap<Key, Pending>>,
+}
+
+impl BatchProcessor {
+    /// Build the processor and start its timer (requires a tokio runtime).
+    pub fn new(settings: &BatchSettings, next: Arc<dyn Consumer>) -> Arc<Self> {
+        let processor = Arc::new(BatchProcessor {
+            settings: settings.clone(),
+            next,
+            pending: Mutex::new(HashMap::new()),
+        });
+        let tick = (settings.timeout / 4).max(Duration::from_millis(5));
+        tokio::spawn(timer(Arc::downgrade(&processor), tick));
+        processor
+    }
+
+    /// Send `payload` downstream in parts of at most `send_batch_max_size` items.
+    async fn send(&self, mut payload: Payload, context: RequestContext) -> Result<(), ConsumeError> {
+        let max = self.settings.send_batch_max_size;
+        if max > 0 {
+            while payload.item_count() > max {
+                let head = split_off_front(&mut payload, max);
+                self.next.consume(Batch::new(head, context.clone())).await?;
+            }
+        }
+        if payload.item_count() == 0 {
+            return Ok(());
+        }
+        self.next.consume(Batch::new(payload, context)).await
+    }
+
+    /// Take every pending batch that is due (all of them when `all`).
+    fn take_due(&self, all: bool) -> Vec<Pending> {
+        let mut pending = self.pending.lock();
+        let due: Vec<Key> = pending
+            .iter()
+            .filter(|(_, p)| all || p.since.elapsed() >= self.settings.timeout)
+            .map(|(k, _)| k.clone())
+            .collect();
+        due.iter().filter_map(|k| pending.remove(k)).collect()
+    }
+
+    async fn flush(&self, all: bool) {
+        for p in self.take_due(all) {
+            if let Err(e) = self.send(p.payload, p.context).await {
+                // Downstream stages count and log their own losses; this is the batch's view.
+                tracing::warn!(items = p.items, error = %e, "batch could not be delivered");
+            }
+        }
+    }
+}
+
+async fn timer(processor: Weak<BatchProcessor>, tick: Duration) {
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let Some(processor) = processor.upgrade() else {
+            return;
+        };
+        processor.flush(false).await;
+    }
+}
+
+#[async_trait::async_trait]
+impl Consumer for BatchProcessor {
+    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        let items = batch.payload.item_count();
+        if items == 0 {
+            return Ok(());
+        }
+        let key = Key {
+            signal: batch.payload.signal(),
+            receiver: batch.context.receiver.clone(),
+            auth: batch.context.auth.clone(),
+        };
+        // Decide under the lock, send after it: the guard never lives across an await.
+        let to_send = {
+            let mut pending = self.pending.lock();
+            if !pending.contains_key(&key) && pending.len() >= MAX_PENDING_KEYS {
+                Some((batch.payload, batch.context))
+            } else if let Some(p) = pending.get_mut(&key) {
+                match merge(&mut p.payload, batch.payload) {
+                    Ok(()) => {
+                        p.items += items;
+                        None
+                    }
+                    // Cannot happen (the key holds the signal): send it alone rather than lose it.
+                    Err(payload) => Some((payload, batch.context)),
+                }
+            } else {
+                pending.insert(
+                    key.clone(),
+                    Pending {
+                        payload: batch.payload,
+                        items,
+                        context: batch.context,
+                        since: Instant::now(),
+                    },
+                );
+                None
+            }
+            .or_else(|| match pending.get(&key) {
+                Some(p) if p.items >= self.settings.send_batch_size => {
+                    pending.remove(&key).map(|p| (p.payload, p.context))
+                }
+                _ => None,
+            })
+        };
+        match to_send {
+            Some((payload, context)) => self.send(payload, context).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn shutdown(&self) {
+        self.flush(true).await;
+        self.next.shutdown().await;
+    }
+}

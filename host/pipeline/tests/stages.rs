@@ -1,0 +1,155 @@
+//! Batch processor, memory limiter and fan-out, driven through the `Consumer` contract.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use parking_lot::Mutex;
+use sluice_config::{BatchSettings, MemoryLimiterSettings};
+use sluice_pipeline::metrics::Metrics;
+use sluice_pipeline::{
+    AuthInfo, Batch, BatchProcessor, ConsumeError, Consumer, Fanout, MemoryLimiter, MemoryProbe, Payload,
+    RequestContext,
+};
+
+#[derive(Default)]
+struct Recorder {
+    batches: Mutex<Vec<Batch>>,
+    refuse: std::sync::atomic::AtomicBool,
+}
+
+impl Recorder {
+    fn items(&self) -> Vec<usize> {
+        self.batches.lock().iter().map(|b| b.payload.item_count()).collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Consumer for Recorder {
+    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        if self.refuse.load(Ordering::Relaxed) {
+            return Err(ConsumeError::refused("test says no"));
+        }
+        self.batches.lock().push(batch);
+        Ok(())
+    }
+}
+
+fn spans(n: usize) -> Payload {
+    Payload::Traces(ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: (0..n).map(|i| Span { name: format!("span-{i}"), ..Default::default() }).collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    })
+}
+
+fn batch(n: usize, user: &str) -> Batch {
+    let context = RequestContext {
+        receiver: "otlp".into(),
+        auth: Arc::new(AuthInfo { username: Some(user.into()), ..Default::default() }),
+        ..Default::default()
+    };
+    Batch::new(spans(n), context)
+}
+
+fn settings(size: usize, max: usize, timeout_ms: u64) -> BatchSettings {
+    BatchSettings {
+        send_batch_size: size,
+        send_batch_max_size: max,
+        timeout: Duration::from_millis(timeout_ms),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn batch_sends_when_full_and_splits_above_max() {
+    let out = Arc::new(Recorder::default());
+    let batcher = BatchProcessor::new(&settings(10, 15, 60_000), out.clone());
+    for _ in 0..3 {
+        batcher.consume(batch(4, "a")).await.unwrap();
+    }
+    assert_eq!(out.items(), vec![12]);
+    batcher.consume(batch(40, "a")).await.unwrap();
+    assert_eq!(out.items(), vec![12, 15, 15, 10]);
+}
+
+#[tokio::test]
+async fn batch_flushes_after_timeout_and_on_shutdown() {
+    let out = Arc::new(Recorder::default());
+    let batcher = BatchProcessor::new(&settings(1000, 0, 50), out.clone());
+    batcher.consume(batch(3, "a")).await.unwrap();
+    for _ in 0..100 {
+        if !out.items().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(out.items(), vec![3]);
+
+    let slow = BatchProcessor::new(&settings(1000, 0, 3_600_000), out.clone());
+    slow.consume(batch(5, "a")).await.unwrap();
+    slow.shutdown().await;
+    assert_eq!(out.items(), vec![3, 5], "shutdown must flush what was acknowledged");
+}
+
+#[tokio::test]
+async fn batch_keeps_senders_apart() {
+    let out = Arc::new(Recorder::default());
+    let batcher = BatchProcessor::new(&settings(4, 0, 3_600_000), out.clone());
+    batcher.consume(batch(2, "alice")).await.unwrap();
+    batcher.consume(batch(2, "bob")).await.unwrap();
+    assert!(out.items().is_empty());
+    batcher.consume(batch(2, "alice")).await.unwrap();
+    let sent = out.batches.lock();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].context.auth.username.as_deref(), Some("alice"));
+}
+
+struct Dial(Arc<AtomicU64>);
+
+impl MemoryProbe for Dial {
+    fn used_bytes(&self) -> Option<u64> {
+        Some(self.0.load(Ordering::Relaxed))
+    }
+}
+
+#[tokio::test]
+async fn memory_limiter_refuses_above_soft_limit_and_recovers() {
+    let used = Arc::new(AtomicU64::new(10 << 20));
+    let out = Arc::new(Recorder::default());
+    let settings = MemoryLimiterSettings {
+        limit_mib: 100,
+        spike_limit_mib: Some(20),
+        check_interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let metrics = Metrics::new();
+    let limiter = MemoryLimiter::new(&settings, out.clone(), Box::new(Dial(used.clone())), metrics.processor("memory_limiter"));
+    limiter.consume(batch(1, "a")).await.unwrap();
+    used.store(81 << 20, Ordering::Relaxed);
+    limiter.check();
+    let err = limiter.consume(batch(1, "a")).await.unwrap_err();
+    assert!(matches!(err, ConsumeError::Refused { retry_after: Some(_), .. }), "{err:?}");
+    assert!(metrics.encode().contains("otelcol_memory_limiter_refusing{processor=\"memory_limiter\"} 1"));
+    used.store(50 << 20, Ordering::Relaxed);
+    limiter.check();
+    limiter.consume(batch(1, "a")).await.unwrap();
+    assert_eq!(out.items(), vec![1, 1]);
+}
+
+#[tokio::test]
+async fn fanout_delivers_to_all_and_reports_a_refusal() {
+    let a = Arc::new(Recorder::default());
+    let b = Arc::new(Recorder::default());
+    let fan = Fanout::new(vec![a.clone(), b.clone()]);
+    fan.consume(batch(2, "x")).await.unwrap();
+    assert_eq!((a.items(), b.items()), (vec![2], vec![2]));
+    b.refuse.store(true, Ordering::Relaxed);
+    assert!(matches!(fan.consume(batch(1, "x")).await, Err(ConsumeError::Refused { .. })));
+}
