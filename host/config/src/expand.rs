@@ -14,7 +14,12 @@ use crate::error::ConfigError;
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Expand every string scalar under `value`; `path` is the dotted path of `value`.
-pub(crate) fn expand_tree(value: &mut Value, path: &str, env: Env<'_>, errors: &mut Vec<ConfigError>) {
+pub(crate) fn expand_tree(
+    value: &mut Value,
+    path: &str,
+    env: Env<'_>,
+    errors: &mut Vec<ConfigError>,
+) {
     match value {
         Value::String(s) => match expand_scalar(s, env) {
             Ok(Some(expanded)) => *value = expanded,
@@ -29,7 +34,11 @@ pub(crate) fn expand_tree(value: &mut Value, path: &str, env: Env<'_>, errors: &
         Value::Mapping(map) => {
             for (key, item) in map.iter_mut() {
                 let key = key_text(key);
-                let child = if path.is_empty() { key } else { format!("{path}.{key}") };
+                let child = if path.is_empty() {
+                    key
+                } else {
+                    format!("{path}.{key}")
+                };
                 expand_tree(item, &child, env, errors);
             }
         }
@@ -93,9 +102,9 @@ fn parse(s: &str) -> Result<Vec<Piece>, String> {
             text.push('$');
             rest = stripped;
         } else if let Some(inner) = after.strip_prefix('{') {
-            let end = inner
-                .find('}')
-                .ok_or_else(|| format!("unterminated \"${{\" in {s:?} (write $$ for a literal $)"))?;
+            let end = inner.find('}').ok_or_else(|| {
+                format!("unterminated \"${{\" in {s:?} (write $$ for a literal $)")
+            })?;
             if !text.is_empty() {
                 pieces.push(Piece::Text(std::mem::take(&mut text)));
             }
@@ -117,7 +126,9 @@ fn parse(s: &str) -> Result<Vec<Piece>, String> {
 fn resolve(reference: &str, env: Env<'_>) -> Result<String, String> {
     let body = match reference.split_once(':') {
         Some(("env", body)) => body,
-        Some((scheme, _)) if !scheme.contains('-') && scheme.chars().all(|c| c.is_ascii_alphabetic()) => {
+        Some((scheme, _))
+            if !scheme.contains('-') && scheme.chars().all(|c| c.is_ascii_alphabetic()) =>
+        {
             return Err(format!(
                 "\"${{{reference}}}\": the {scheme:?} provider is not supported (only env)"
             ));
@@ -129,12 +140,12 @@ fn resolve(reference: &str, env: Env<'_>) -> Result<String, String> {
         None => (body, None),
     };
     if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         || name.starts_with(|c: char| c.is_ascii_digit())
     {
-        return Err(format!("\"${{{reference}}}\": {name:?} is not a valid variable name"));
+        return Err(format!(
+            "\"${{{reference}}}\": {name:?} is not a valid variable name"
+        ));
     }
     match (env(name), default) {
         (Some(value), _) => Ok(value),
@@ -164,31 +175,57 @@ mod tests {
 
     #[test]
     fn expands_all_reference_forms() {
-        assert_eq!(expand("${env:HOST}:4317").unwrap(), Value::String("collector:4317".into()));
-        assert_eq!(expand("${HOST}").unwrap(), Value::String("collector".into()));
-        assert_eq!(expand("${env:NOPE:-/etc/htpasswd}").unwrap(), Value::String("/etc/htpasswd".into()));
-        assert_eq!(expand("${env:HOST:-x}").unwrap(), Value::String("collector".into()));
+        assert_eq!(
+            expand("${env:HOST}:4317").unwrap(),
+            Value::String("collector:4317".into())
+        );
+        assert_eq!(
+            expand("${HOST}").unwrap(),
+            Value::String("collector".into())
+        );
+        assert_eq!(
+            expand("${env:NOPE:-/etc/htpasswd}").unwrap(),
+            Value::String("/etc/htpasswd".into())
+        );
+        assert_eq!(
+            expand("${env:HOST:-x}").unwrap(),
+            Value::String("collector".into())
+        );
     }
 
     #[test]
     fn whole_value_reference_keeps_its_type() {
         assert_eq!(expand("${env:MEM}").unwrap(), Value::Number(1024.into()));
         assert_eq!(expand("${env:ON}").unwrap(), Value::Bool(true));
-        assert_eq!(expand("x${env:MEM}").unwrap(), Value::String("x1024".into()));
+        assert_eq!(
+            expand("x${env:MEM}").unwrap(),
+            Value::String("x1024".into())
+        );
     }
 
     #[test]
     fn double_dollar_escapes() {
-        assert_eq!(expand("$${env:HOST}").unwrap(), Value::String("${env:HOST}".into()));
+        assert_eq!(
+            expand("$${env:HOST}").unwrap(),
+            Value::String("${env:HOST}".into())
+        );
         assert_eq!(expand("a$$b").unwrap(), Value::String("a$b".into()));
         assert_eq!(expand("$HOME").unwrap(), Value::String("$HOME".into()));
     }
 
     #[test]
     fn unset_variable_and_bad_syntax_are_errors() {
-        assert!(expand("${env:NOPE}").unwrap_err().contains("NOPE is not set"));
+        assert!(
+            expand("${env:NOPE}")
+                .unwrap_err()
+                .contains("NOPE is not set")
+        );
         assert!(expand("${env:HOST").unwrap_err().contains("unterminated"));
         assert!(expand("${file:/x}").unwrap_err().contains("not supported"));
-        assert!(expand("${env:A B}").unwrap_err().contains("not a valid variable name"));
+        assert!(
+            expand("${env:A B}")
+                .unwrap_err()
+                .contains("not a valid variable name")
+        );
     }
 }

@@ -50,7 +50,9 @@ impl FromStr for ComponentId {
             None => (s, None),
         };
         if kind.is_empty() {
-            return Err(format!("invalid component id {s:?}: the type before '/' is empty"));
+            return Err(format!(
+                "invalid component id {s:?}: the type before '/' is empty"
+            ));
         }
         if !kind
             .chars()

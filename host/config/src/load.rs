@@ -38,7 +38,9 @@ pub fn load(paths: &[impl AsRef<Path>]) -> Result<Config, ConfigErrors> {
 
 /// Load one YAML document (tests, `--config` given inline).
 pub fn load_str(yaml: &str) -> Result<Config, ConfigErrors> {
-    load_documents(vec![(None, yaml.to_owned())], &|name| std::env::var(name).ok())
+    load_documents(vec![(None, yaml.to_owned())], &|name| {
+        std::env::var(name).ok()
+    })
 }
 
 /// Load documents with an explicit environment (tests).
@@ -139,7 +141,10 @@ fn parse_section(
 ) {
     let Some(map) = value.as_mapping() else {
         if !value.is_null() {
-            errors.push(ConfigError::new(section.key(), "must be a mapping of component ids to settings"));
+            errors.push(ConfigError::new(
+                section.key(),
+                "must be a mapping of component ids to settings",
+            ));
         }
         return;
     };
@@ -216,7 +221,11 @@ fn parse_component(
 
 /// Deserialize `value` (null means "all defaults") into `T`, reporting the exact YAML path of a
 /// failure below `path`.
-fn typed<T: DeserializeOwned>(value: &Value, path: &str, errors: &mut Vec<ConfigError>) -> Option<T> {
+fn typed<T: DeserializeOwned>(
+    value: &Value,
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Option<T> {
     let value = if value.is_null() {
         Value::Mapping(Mapping::new())
     } else {
@@ -238,5 +247,8 @@ fn typed<T: DeserializeOwned>(value: &Value, path: &str, errors: &mut Vec<Config
 
 /// Component ids by section, for validation messages.
 pub(crate) fn ids<V>(map: &BTreeMap<ComponentId, V>) -> String {
-    map.keys().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    map.keys()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

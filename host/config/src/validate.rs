@@ -19,10 +19,13 @@ pub(crate) fn validate(config: &Config, declared: &Declared, errors: &mut Vec<Co
         processor_settings(&format!("processors.{id}"), processor, errors);
     }
     for (id, exporter) in &config.exporters {
-        if let Exporter::File(file) = exporter {
-            if file.path.as_os_str().is_empty() {
-                errors.push(ConfigError::new(format!("exporters.{id}.path"), "must not be empty"));
-            }
+        if let Exporter::File(file) = exporter
+            && file.path.as_os_str().is_empty()
+        {
+            errors.push(ConfigError::new(
+                format!("exporters.{id}.path"),
+                "must not be empty",
+            ));
         }
     }
     for (id, extension) in &config.extensions {
@@ -41,25 +44,40 @@ fn pipelines(config: &Config, declared: &Declared, errors: &mut Vec<ConfigError>
         let base = format!("service.pipelines.{pipeline_id}");
         let signal = pipeline_id.signal;
         if pipeline.receivers.is_empty() {
-            errors.push(ConfigError::new(format!("{base}.receivers"), "a pipeline needs at least one receiver"));
+            errors.push(ConfigError::new(
+                format!("{base}.receivers"),
+                "a pipeline needs at least one receiver",
+            ));
         }
         if pipeline.exporters.is_empty() {
-            errors.push(ConfigError::new(format!("{base}.exporters"), "a pipeline needs at least one exporter"));
+            errors.push(ConfigError::new(
+                format!("{base}.exporters"),
+                "a pipeline needs at least one exporter",
+            ));
         }
-        let mut check = |list: &[ComponentId], field: &'static str, noun: &str, defined: &dyn Fn(&ComponentId) -> Option<bool>, known: String| {
+        let mut check = |list: &[ComponentId],
+                         field: &'static str,
+                         noun: &str,
+                         defined: &dyn Fn(&ComponentId) -> Option<bool>,
+                         known: String| {
             let mut seen = BTreeSet::new();
             for (i, id) in list.iter().enumerate() {
                 let path = format!("{base}.{field}[{i}]");
                 if !seen.insert(id) {
-                    errors.push(ConfigError::new(path, format!("{noun} {id:?} is listed twice")));
+                    errors.push(ConfigError::new(
+                        path,
+                        format!("{noun} {id:?} is listed twice"),
+                    ));
                     continue;
                 }
                 match defined(id) {
                     None if declared.contains(field, id) => {}
                     None => errors.push(ConfigError::new(
                         path,
-                        format!("{noun} \"{id}\" is not defined in {field} (defined: {})",
-                            if known.is_empty() { "none" } else { &known }),
+                        format!(
+                            "{noun} \"{id}\" is not defined in {field} (defined: {})",
+                            if known.is_empty() { "none" } else { &known }
+                        ),
                     )),
                     Some(false) => errors.push(ConfigError::new(
                         path,
@@ -69,12 +87,27 @@ fn pipelines(config: &Config, declared: &Declared, errors: &mut Vec<ConfigError>
                 }
             }
         };
-        check(&pipeline.receivers, "receivers", "receiver",
-            &|id| config.receivers.get(id).map(|r| r.supports(signal)), ids(&config.receivers));
-        check(&pipeline.processors, "processors", "processor",
-            &|id| config.processors.get(id).map(|p| p.supports(signal)), ids(&config.processors));
-        check(&pipeline.exporters, "exporters", "exporter",
-            &|id| config.exporters.get(id).map(|e| e.supports(signal)), ids(&config.exporters));
+        check(
+            &pipeline.receivers,
+            "receivers",
+            "receiver",
+            &|id| config.receivers.get(id).map(|r| r.supports(signal)),
+            ids(&config.receivers),
+        );
+        check(
+            &pipeline.processors,
+            "processors",
+            "processor",
+            &|id| config.processors.get(id).map(|p| p.supports(signal)),
+            ids(&config.processors),
+        );
+        check(
+            &pipeline.exporters,
+            "exporters",
+            "exporter",
+            &|id| config.exporters.get(id).map(|e| e.supports(signal)),
+            ids(&config.exporters),
+        );
     }
 }
 
@@ -83,13 +116,22 @@ fn service_extensions(config: &Config, declared: &Declared, errors: &mut Vec<Con
         if !declared.contains("extensions", id) {
             errors.push(ConfigError::new(
                 format!("service.extensions[{i}]"),
-                format!("extension \"{id}\" is not defined in extensions (defined: {})", ids(&config.extensions)),
+                format!(
+                    "extension \"{id}\" is not defined in extensions (defined: {})",
+                    ids(&config.extensions)
+                ),
             ));
         }
     }
 }
 
-fn otlp_receiver(config: &Config, declared: &Declared, path: &str, otlp: &OtlpReceiverSettings, errors: &mut Vec<ConfigError>) {
+fn otlp_receiver(
+    config: &Config,
+    declared: &Declared,
+    path: &str,
+    otlp: &OtlpReceiverSettings,
+    errors: &mut Vec<ConfigError>,
+) {
     let protocols = &otlp.protocols;
     if protocols.grpc.is_none() && protocols.http.is_none() {
         errors.push(ConfigError::new(
@@ -101,23 +143,38 @@ fn otlp_receiver(config: &Config, declared: &Declared, path: &str, otlp: &OtlpRe
         let p = format!("{path}.protocols.grpc");
         endpoint(&format!("{p}.endpoint"), &grpc.endpoint, errors);
         if grpc.transport != "tcp" {
-            errors.push(ConfigError::new(format!("{p}.transport"), "only \"tcp\" is supported"));
+            errors.push(ConfigError::new(
+                format!("{p}.transport"),
+                "only \"tcp\" is supported",
+            ));
         }
         if grpc.max_recv_msg_size_mib == 0 {
-            errors.push(ConfigError::new(format!("{p}.max_recv_msg_size_mib"), "must be at least 1"));
+            errors.push(ConfigError::new(
+                format!("{p}.max_recv_msg_size_mib"),
+                "must be at least 1",
+            ));
         }
         if let Some(tls) = &grpc.tls {
             server_tls(&format!("{p}.tls"), tls, errors);
         }
         if let Some(auth) = &grpc.auth {
-            authenticator(config, declared, &format!("{p}.auth.authenticator"), &auth.authenticator, errors);
+            authenticator(
+                config,
+                declared,
+                &format!("{p}.auth.authenticator"),
+                &auth.authenticator,
+                errors,
+            );
         }
     }
     if let Some(http) = &protocols.http {
         let p = format!("{path}.protocols.http");
         endpoint(&format!("{p}.endpoint"), &http.endpoint, errors);
         if http.max_request_body_size == 0 {
-            errors.push(ConfigError::new(format!("{p}.max_request_body_size"), "must be greater than 0"));
+            errors.push(ConfigError::new(
+                format!("{p}.max_request_body_size"),
+                "must be greater than 0",
+            ));
         }
         for (field, value) in [
             ("traces_url_path", &http.traces_url_path),
@@ -125,14 +182,23 @@ fn otlp_receiver(config: &Config, declared: &Declared, path: &str, otlp: &OtlpRe
             ("logs_url_path", &http.logs_url_path),
         ] {
             if !value.starts_with('/') {
-                errors.push(ConfigError::new(format!("{p}.{field}"), format!("{value:?} must start with '/'")));
+                errors.push(ConfigError::new(
+                    format!("{p}.{field}"),
+                    format!("{value:?} must start with '/'"),
+                ));
             }
         }
         if let Some(tls) = &http.tls {
             server_tls(&format!("{p}.tls"), tls, errors);
         }
         if let Some(auth) = &http.auth {
-            authenticator(config, declared, &format!("{p}.auth.authenticator"), &auth.authenticator, errors);
+            authenticator(
+                config,
+                declared,
+                &format!("{p}.auth.authenticator"),
+                &auth.authenticator,
+                errors,
+            );
         }
     }
 }
@@ -155,10 +221,16 @@ fn server_tls(path: &str, tls: &TlsServerSettings, errors: &mut Vec<ConfigError>
     let has_cert = tls.cert_file.is_some() || tls.cert_pem.is_some();
     let has_key = tls.key_file.is_some() || tls.key_pem.is_some();
     if tls.cert_file.is_some() && tls.cert_pem.is_some() {
-        errors.push(ConfigError::new(format!("{path}.cert_pem"), "give cert_file or cert_pem, not both"));
+        errors.push(ConfigError::new(
+            format!("{path}.cert_pem"),
+            "give cert_file or cert_pem, not both",
+        ));
     }
     if tls.key_file.is_some() && tls.key_pem.is_some() {
-        errors.push(ConfigError::new(format!("{path}.key_pem"), "give key_file or key_pem, not both"));
+        errors.push(ConfigError::new(
+            format!("{path}.key_pem"),
+            "give key_file or key_pem, not both",
+        ));
     }
     if !has_cert {
         errors.push(ConfigError::new(
@@ -174,7 +246,12 @@ fn server_tls(path: &str, tls: &TlsServerSettings, errors: &mut Vec<ConfigError>
     }
 }
 
-pub(crate) fn tls_versions(path: &str, min: Option<TlsVersion>, max: Option<TlsVersion>, errors: &mut Vec<ConfigError>) {
+pub(crate) fn tls_versions(
+    path: &str,
+    min: Option<TlsVersion>,
+    max: Option<TlsVersion>,
+    errors: &mut Vec<ConfigError>,
+) {
     for (field, version) in [("min_version", min), ("max_version", max)] {
         if let Some(v @ (TlsVersion::V1_0 | TlsVersion::V1_1)) = version {
             errors.push(ConfigError::new(
@@ -186,17 +263,23 @@ pub(crate) fn tls_versions(path: &str, min: Option<TlsVersion>, max: Option<TlsV
             ));
         }
     }
-    if let (Some(min), Some(max)) = (min, max) {
-        if min > max {
-            errors.push(ConfigError::new(
-                format!("{path}.min_version"),
-                format!("min_version {min} is above max_version {max}"),
-            ));
-        }
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        errors.push(ConfigError::new(
+            format!("{path}.min_version"),
+            format!("min_version {min} is above max_version {max}"),
+        ));
     }
 }
 
-fn authenticator(config: &Config, declared: &Declared, path: &str, id: &ComponentId, errors: &mut Vec<ConfigError>) {
+fn authenticator(
+    config: &Config,
+    declared: &Declared,
+    path: &str,
+    id: &ComponentId,
+    errors: &mut Vec<ConfigError>,
+) {
     match config.extensions.get(id) {
         None if declared.contains("extensions", id) => {}
         None => errors.push(ConfigError::new(
@@ -225,7 +308,10 @@ fn processor_settings(path: &str, processor: &Processor, errors: &mut Vec<Config
     match processor {
         Processor::Batch(b) => {
             if b.send_batch_size == 0 {
-                errors.push(ConfigError::new(format!("{path}.send_batch_size"), "must be greater than 0"));
+                errors.push(ConfigError::new(
+                    format!("{path}.send_batch_size"),
+                    "must be greater than 0",
+                ));
             }
             if b.send_batch_max_size != 0 && b.send_batch_max_size < b.send_batch_size {
                 errors.push(ConfigError::new(
@@ -234,12 +320,18 @@ fn processor_settings(path: &str, processor: &Processor, errors: &mut Vec<Config
                 ));
             }
             if b.timeout.is_zero() {
-                errors.push(ConfigError::new(format!("{path}.timeout"), "must be greater than 0"));
+                errors.push(ConfigError::new(
+                    format!("{path}.timeout"),
+                    "must be greater than 0",
+                ));
             }
         }
         Processor::MemoryLimiter(m) => {
             if m.check_interval.is_zero() {
-                errors.push(ConfigError::new(format!("{path}.check_interval"), "must be greater than 0"));
+                errors.push(ConfigError::new(
+                    format!("{path}.check_interval"),
+                    "must be greater than 0",
+                ));
             }
             match (m.limit_mib, m.limit_percentage) {
                 (0, None) => errors.push(ConfigError::new(
@@ -252,13 +344,14 @@ fn processor_settings(path: &str, processor: &Processor, errors: &mut Vec<Config
                 )),
                 _ => {}
             }
-            if let Some(spike) = m.spike_limit_mib {
-                if m.limit_mib != 0 && spike >= m.limit_mib {
-                    errors.push(ConfigError::new(
-                        format!("{path}.spike_limit_mib"),
-                        format!("must be below limit_mib ({})", m.limit_mib),
-                    ));
-                }
+            if let Some(spike) = m.spike_limit_mib
+                && m.limit_mib != 0
+                && spike >= m.limit_mib
+            {
+                errors.push(ConfigError::new(
+                    format!("{path}.spike_limit_mib"),
+                    format!("must be below limit_mib ({})", m.limit_mib),
+                ));
             }
         }
     }
@@ -269,11 +362,17 @@ fn extension_settings(path: &str, extension: &Extension, errors: &mut Vec<Config
         Extension::HealthCheck(h) => endpoint(&format!("{path}.endpoint"), &h.endpoint, errors),
         Extension::BasicAuth(b) => {
             if b.htpasswd.is_none() && b.client_auth.is_none() {
-                errors.push(ConfigError::new(path, "set htpasswd: (server) or client_auth: (client)"));
+                errors.push(ConfigError::new(
+                    path,
+                    "set htpasswd: (server) or client_auth: (client)",
+                ));
             }
             if let Some(h) = &b.htpasswd {
                 if h.file.is_none() && h.inline.is_none() {
-                    errors.push(ConfigError::new(format!("{path}.htpasswd"), "set file or inline"));
+                    errors.push(ConfigError::new(
+                        format!("{path}.htpasswd"),
+                        "set file or inline",
+                    ));
                 }
                 if h.file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
                     errors.push(ConfigError::new(

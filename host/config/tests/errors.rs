@@ -20,14 +20,28 @@ fn reports_every_problem_with_file_and_path() {
          service: {pipelines: {traces: {receivers: [otlp, zipkin], exporters: [debug, file]}}}\n",
     );
     assert!(
-        errs.iter().any(|e| e.starts_with("bad.yaml: receivers.otlp.protocols.grpc.tls.min_versoin: unknown field `min_versoin`")),
+        errs.iter().any(|e| e.starts_with(
+            "bad.yaml: receivers.otlp.protocols.grpc.tls.min_versoin: unknown field `min_versoin`"
+        )),
         "{errs:#?}"
     );
-    assert!(errs.iter().any(|e| e.starts_with("bad.yaml: exporters.debug.verbosity: unknown variant `loud`")), "{errs:#?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("bad.yaml: exporters.debug.verbosity: unknown variant `loud`")),
+        "{errs:#?}"
+    );
     // Reference errors are reported in the same run; `debug` is broken but declared, so it is not
     // reported a second time as undefined.
-    assert!(errs.iter().any(|e| e.contains("receivers[1]: receiver \"zipkin\" is not defined")), "{errs:#?}");
-    assert!(errs.iter().any(|e| e.contains("exporters[1]: exporter \"file\" is not defined")), "{errs:#?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("receivers[1]: receiver \"zipkin\" is not defined")),
+        "{errs:#?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("exporters[1]: exporter \"file\" is not defined")),
+        "{errs:#?}"
+    );
     assert_eq!(errs.len(), 4, "{errs:#?}");
 }
 
@@ -38,8 +52,14 @@ fn undefined_references_are_named() {
          service: {pipelines: {traces: {receivers: [otlp, zipkin], exporters: [debug, file/x]}}}\n",
     );
     assert_eq!(errs.len(), 2, "{errs:#?}");
-    assert!(errs[0].contains("service.pipelines.traces.receivers[1]: receiver \"zipkin\" is not defined"));
-    assert!(errs[1].contains("service.pipelines.traces.exporters[1]: exporter \"file/x\" is not defined"));
+    assert!(
+        errs[0]
+            .contains("service.pipelines.traces.receivers[1]: receiver \"zipkin\" is not defined")
+    );
+    assert!(
+        errs[1]
+            .contains("service.pipelines.traces.exporters[1]: exporter \"file/x\" is not defined")
+    );
 }
 
 #[test]
@@ -65,7 +85,10 @@ fn tls_1_1_is_refused_with_the_reason() {
          exporters: {{debug: }}\n{PIPELINE}"
     ));
     assert_eq!(errs.len(), 1, "{errs:#?}");
-    assert!(errs[0].contains("receivers.otlp.protocols.grpc.tls.min_version: TLS 1.1 is refused"), "{errs:#?}");
+    assert!(
+        errs[0].contains("receivers.otlp.protocols.grpc.tls.min_version: TLS 1.1 is refused"),
+        "{errs:#?}"
+    );
 }
 
 #[test]
@@ -76,8 +99,14 @@ fn authenticator_must_exist_and_be_enabled() {
          exporters: {{debug: }}\n{PIPELINE}"
     ));
     assert_eq!(errs.len(), 2, "{errs:#?}");
-    assert!(errs.iter().any(|e| e.contains("grpc.auth.authenticator: authenticator \"nope\" is not defined")));
-    assert!(errs.iter().any(|e| e.contains("add it to service.extensions")));
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("grpc.auth.authenticator: authenticator \"nope\" is not defined"))
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("add it to service.extensions"))
+    );
 }
 
 #[test]
@@ -91,7 +120,9 @@ fn env_values_keep_their_type_and_unset_ones_are_errors() {
         "receivers: {{otlp: {{protocols: {{grpc: {{endpoint: '${{env:GRPC_ADDR}}'}}}}}}}}\nexporters: {{debug: }}\n{PIPELINE}"
     ));
     assert_eq!(errs.len(), 1);
-    assert!(errs[0].contains("receivers.otlp.protocols.grpc.endpoint: environment variable GRPC_ADDR is not set"));
+    assert!(errs[0].contains(
+        "receivers.otlp.protocols.grpc.endpoint: environment variable GRPC_ADDR is not set"
+    ));
 }
 
 #[test]
@@ -100,17 +131,33 @@ fn later_files_override_earlier_ones() {
                 service: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}\n";
     let overlay = "receivers: {otlp: {protocols: {grpc: {endpoint: 'localhost:2'}}}}\n";
     let config = load_documents(
-        vec![(Some("base.yaml".into()), base.into()), (Some("prod.yaml".into()), overlay.into())],
+        vec![
+            (Some("base.yaml".into()), base.into()),
+            (Some("prod.yaml".into()), overlay.into()),
+        ],
         &|_| None,
     )
     .unwrap();
     let sluice_config::Receiver::Otlp(otlp) = config.receivers.values().next().unwrap();
-    assert_eq!(otlp.protocols.grpc.as_ref().unwrap().endpoint, "localhost:2");
+    assert_eq!(
+        otlp.protocols.grpc.as_ref().unwrap().endpoint,
+        "localhost:2"
+    );
     // An error in a key set by the overlay names the overlay file.
     let err = load_documents(
-        vec![(Some("base.yaml".into()), base.into()), (Some("prod.yaml".into()), "exporters: {debug: {x: 1}}".into())],
+        vec![
+            (Some("base.yaml".into()), base.into()),
+            (
+                Some("prod.yaml".into()),
+                "exporters: {debug: {x: 1}}".into(),
+            ),
+        ],
         &|_| None,
     )
     .unwrap_err();
-    assert!(err.to_string().starts_with("prod.yaml: exporters.debug.x: unknown field `x`"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("prod.yaml: exporters.debug.x: unknown field `x`"),
+        "{err}"
+    );
 }

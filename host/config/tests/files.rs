@@ -21,7 +21,10 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn every_file_in_config_dir_is_valid() {
     let files = yaml_files(&repo().join("config"));
-    assert!(files.len() >= 3, "expected dev, staging and prod configs, found {files:?}");
+    assert!(
+        files.len() >= 3,
+        "expected dev, staging and prod configs, found {files:?}"
+    );
     for file in files {
         if let Err(e) = load(&[&file]) {
             panic!("{} is invalid:\n{e}", file.display());
@@ -31,19 +34,27 @@ fn every_file_in_config_dir_is_valid() {
 
 #[test]
 fn seed_000_mtls_config_is_valid() {
-    let config = load(&[repo().join("tests/fixtures/seed-000/mtls-collector-config.yaml")]).unwrap();
+    let config =
+        load(&[repo().join("tests/fixtures/seed-000/mtls-collector-config.yaml")]).unwrap();
     let Receiver::Otlp(otlp) = &config.receivers[&ComponentId::new("otlp", None)];
     let http = otlp.protocols.http.as_ref().unwrap();
     let tls = http.tls.as_ref().unwrap();
-    assert_eq!(tls.client_ca_file.as_deref(), Some(Path::new("/etc/otel/certs/ca.crt")));
+    assert_eq!(
+        tls.client_ca_file.as_deref(),
+        Some(Path::new("/etc/otel/certs/ca.crt"))
+    );
     let grpc_tls = otlp.protocols.grpc.as_ref().unwrap().tls.as_ref().unwrap();
-    assert_eq!(grpc_tls.client_ca_file, None, "the commented-out line must stay off");
+    assert_eq!(
+        grpc_tls.client_ca_file, None,
+        "the commented-out line must stay off"
+    );
 }
 
 #[test]
 fn seed_000_transform_config_names_the_one_missing_piece() {
     // The transform processor is the WASM runtime issue's; until it lands this is the only error.
-    let err = load(&[repo().join("tests/fixtures/seed-000/add-tags-collector-config.yaml")]).unwrap_err();
+    let err =
+        load(&[repo().join("tests/fixtures/seed-000/add-tags-collector-config.yaml")]).unwrap_err();
     let messages: Vec<String> = err.0.iter().map(ToString::to_string).collect();
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(
@@ -60,7 +71,15 @@ fn staging_gets_mtls_only_when_client_ca_is_set() {
     let text = std::fs::read_to_string(&file).unwrap();
     let client_ca = |config: &sluice_config::Config| {
         let Receiver::Otlp(otlp) = &config.receivers[&ComponentId::new("otlp", None)];
-        otlp.protocols.grpc.as_ref().unwrap().tls.as_ref().unwrap().client_ca_file.clone()
+        otlp.protocols
+            .grpc
+            .as_ref()
+            .unwrap()
+            .tls
+            .as_ref()
+            .unwrap()
+            .client_ca_file
+            .clone()
     };
     let without = load_documents(vec![(Some(file.clone()), text.clone())], &|_| None).unwrap();
     assert_eq!(client_ca(&without), None);

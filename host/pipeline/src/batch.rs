@@ -53,7 +53,11 @@ impl BatchProcessor {
     }
 
     /// Send `payload` downstream in parts of at most `send_batch_max_size` items.
-    async fn send(&self, mut payload: Payload, context: RequestContext) -> Result<(), ConsumeError> {
+    async fn send(
+        &self,
+        mut payload: Payload,
+        context: RequestContext,
+    ) -> Result<(), ConsumeError> {
         let max = self.settings.send_batch_max_size;
         if max > 0 {
             while payload.item_count() > max {

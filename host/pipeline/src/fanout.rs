@@ -21,10 +21,10 @@ impl Fanout {
 
     /// One consumer needs no fan-out: return it as it is.
     pub fn of(mut consumers: Vec<Arc<dyn Consumer>>) -> Arc<dyn Consumer> {
-        if consumers.len() == 1 {
-            if let Some(only) = consumers.pop() {
-                return only;
-            }
+        if consumers.len() == 1
+            && let Some(only) = consumers.pop()
+        {
+            return only;
         }
         Arc::new(Fanout::new(consumers))
     }

@@ -69,7 +69,10 @@ impl MemoryLimiter {
             }
             None => {
                 let limit = settings.limit_mib * MIB;
-                (limit, settings.spike_limit_mib.map_or(limit / 5, |s| s * MIB))
+                (
+                    limit,
+                    settings.spike_limit_mib.map_or(limit / 5, |s| s * MIB),
+                )
             }
         };
         let limiter = Arc::new(MemoryLimiter {
@@ -96,9 +99,17 @@ impl MemoryLimiter {
             let used_mib = used / (1024 * 1024);
             let soft_mib = self.soft_limit / (1024 * 1024);
             if refuse {
-                tracing::warn!(used_mib, soft_limit_mib = soft_mib, "memory above the soft limit: refusing data until it drops");
+                tracing::warn!(
+                    used_mib,
+                    soft_limit_mib = soft_mib,
+                    "memory above the soft limit: refusing data until it drops"
+                );
             } else {
-                tracing::info!(used_mib, soft_limit_mib = soft_mib, "memory back below the soft limit: accepting data");
+                tracing::info!(
+                    used_mib,
+                    soft_limit_mib = soft_mib,
+                    "memory back below the soft limit: accepting data"
+                );
             }
         }
     }

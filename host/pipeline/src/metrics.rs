@@ -31,8 +31,9 @@ struct ProcessorLabels {
 
 /// One counter family per signal, named `<prefix>_<item>` (`spans`, `metric_points`, `log_records`).
 #[derive(Clone)]
-struct PerSignal<L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static>
-{
+struct PerSignal<
+    L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static,
+> {
     traces: Family<L, Counter>,
     metrics: Family<L, Counter>,
     logs: Family<L, Counter>,
@@ -56,7 +57,11 @@ where
     L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static,
 {
     fn register(&self, registry: &mut Registry, prefix: &str, help: &str) {
-        registry.register(format!("{prefix}_spans"), format!("{help} spans"), self.traces.clone());
+        registry.register(
+            format!("{prefix}_spans"),
+            format!("{help} spans"),
+            self.traces.clone(),
+        );
         registry.register(
             format!("{prefix}_metric_points"),
             format!("{help} metric points"),
@@ -149,9 +154,7 @@ impl Metrics {
             receiver: receiver.to_owned(),
             transport: transport.to_owned(),
         };
-        let get = |f: &PerSignal<ReceiverLabels>| {
-            Signal::ALL.map(|s| f.get(s, &labels))
-        };
+        let get = |f: &PerSignal<ReceiverLabels>| Signal::ALL.map(|s| f.get(s, &labels));
         ReceiverMetrics {
             accepted: get(&self.receiver_accepted),
             refused: get(&self.receiver_refused),

@@ -70,15 +70,29 @@ macro_rules! splitter {
     };
 }
 
-splitter!(split_traces, ExportTraceServiceRequest, resource_spans, scope_spans, spans, |_| 1usize);
-splitter!(split_logs, ExportLogsServiceRequest, resource_logs, scope_logs, log_records, |_| 1usize);
+splitter!(
+    split_traces,
+    ExportTraceServiceRequest,
+    resource_spans,
+    scope_spans,
+    spans,
+    |_| 1usize
+);
+splitter!(
+    split_logs,
+    ExportLogsServiceRequest,
+    resource_logs,
+    scope_logs,
+    log_records,
+    |_| 1usize
+);
 splitter!(
     split_metrics,
     ExportMetricsServiceRequest,
     resource_metrics,
     scope_metrics,
     metrics,
-    |m| crate::payload::data_point_count(m)
+    crate::payload::data_point_count
 );
 
 #[cfg(test)]
@@ -94,7 +108,12 @@ mod tests {
                     scope_spans: scopes
                         .iter()
                         .map(|&n| ScopeSpans {
-                            spans: (0..n).map(|i| Span { name: format!("s{i}"), ..Default::default() }).collect(),
+                            spans: (0..n)
+                                .map(|i| Span {
+                                    name: format!("s{i}"),
+                                    ..Default::default()
+                                })
+                                .collect(),
                             ..Default::default()
                         })
                         .collect(),

@@ -10,8 +10,8 @@ use parking_lot::Mutex;
 use sluice_config::{BatchSettings, MemoryLimiterSettings};
 use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{
-    AuthInfo, Batch, BatchProcessor, ConsumeError, Consumer, Fanout, MemoryLimiter, MemoryProbe, Payload,
-    RequestContext,
+    AuthInfo, Batch, BatchProcessor, ConsumeError, Consumer, Fanout, MemoryLimiter, MemoryProbe,
+    Payload, RequestContext,
 };
 
 #[derive(Default)]
@@ -22,7 +22,11 @@ struct Recorder {
 
 impl Recorder {
     fn items(&self) -> Vec<usize> {
-        self.batches.lock().iter().map(|b| b.payload.item_count()).collect()
+        self.batches
+            .lock()
+            .iter()
+            .map(|b| b.payload.item_count())
+            .collect()
     }
 }
 
@@ -41,7 +45,12 @@ fn spans(n: usize) -> Payload {
     Payload::Traces(ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             scope_spans: vec![ScopeSpans {
-                spans: (0..n).map(|i| Span { name: format!("span-{i}"), ..Default::default() }).collect(),
+                spans: (0..n)
+                    .map(|i| Span {
+                        name: format!("span-{i}"),
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             }],
             ..Default::default()
@@ -52,7 +61,10 @@ fn spans(n: usize) -> Payload {
 fn batch(n: usize, user: &str) -> Batch {
     let context = RequestContext {
         receiver: "otlp".into(),
-        auth: Arc::new(AuthInfo { username: Some(user.into()), ..Default::default() }),
+        auth: Arc::new(AuthInfo {
+            username: Some(user.into()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     Batch::new(spans(n), context)
@@ -95,7 +107,11 @@ async fn batch_flushes_after_timeout_and_on_shutdown() {
     let slow = BatchProcessor::new(&settings(1000, 0, 3_600_000), out.clone());
     slow.consume(batch(5, "a")).await.unwrap();
     slow.shutdown().await;
-    assert_eq!(out.items(), vec![3, 5], "shutdown must flush what was acknowledged");
+    assert_eq!(
+        out.items(),
+        vec![3, 5],
+        "shutdown must flush what was acknowledged"
+    );
 }
 
 #[tokio::test]
@@ -130,13 +146,31 @@ async fn memory_limiter_refuses_above_soft_limit_and_recovers() {
         ..Default::default()
     };
     let metrics = Metrics::new();
-    let limiter = MemoryLimiter::new(&settings, out.clone(), Box::new(Dial(used.clone())), metrics.processor("memory_limiter"));
+    let limiter = MemoryLimiter::new(
+        &settings,
+        out.clone(),
+        Box::new(Dial(used.clone())),
+        metrics.processor("memory_limiter"),
+    );
     limiter.consume(batch(1, "a")).await.unwrap();
     used.store(81 << 20, Ordering::Relaxed);
     limiter.check();
     let err = limiter.consume(batch(1, "a")).await.unwrap_err();
-    assert!(matches!(err, ConsumeError::Refused { retry_after: Some(_), .. }), "{err:?}");
-    assert!(metrics.encode().contains("otelcol_memory_limiter_refusing{processor=\"memory_limiter\"} 1"));
+    assert!(
+        matches!(
+            err,
+            ConsumeError::Refused {
+                retry_after: Some(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        metrics
+            .encode()
+            .contains("otelcol_memory_limiter_refusing{processor=\"memory_limiter\"} 1")
+    );
     used.store(50 << 20, Ordering::Relaxed);
     limiter.check();
     limiter.consume(batch(1, "a")).await.unwrap();
@@ -151,5 +185,8 @@ async fn fanout_delivers_to_all_and_reports_a_refusal() {
     fan.consume(batch(2, "x")).await.unwrap();
     assert_eq!((a.items(), b.items()), (vec![2], vec![2]));
     b.refuse.store(true, Ordering::Relaxed);
-    assert!(matches!(fan.consume(batch(1, "x")).await, Err(ConsumeError::Refused { .. })));
+    assert!(matches!(
+        fan.consume(batch(1, "x")).await,
+        Err(ConsumeError::Refused { .. })
+    ));
 }
