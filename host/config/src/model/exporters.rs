@@ -33,7 +33,8 @@ pub struct FileSettings {
     /// `json` (default) or `proto` (length-prefixed protobuf, as the Collector).
     #[serde(default)]
     pub format: FileFormat,
-    /// Flush to disk after every request (default true; the OS page cache otherwise).
+    /// How often written data is fsynced (`1s`, or nanoseconds); absent or 0: only at shutdown.
+    /// Every request is written to the OS before it is acknowledged either way.
     #[serde(default)]
     pub flush_interval: Option<serde_yaml::Value>,
 }
