@@ -132,6 +132,10 @@ impl ServerAuthenticator for BearerTokenAuth {
         "Bearer"
     }
 
+    fn credential_header(&self) -> &str {
+        self.shared.header.as_str()
+    }
+
     fn start_reloading(&self) {
         let Some(path) = self.shared.file.clone() else {
             return;

@@ -61,6 +61,12 @@ pub trait ServerAuthenticator: Send + Sync + 'static {
     /// runtime; later calls do nothing. The background work stops when the authenticator
     /// is dropped. The default does nothing (no files to watch).
     fn start_reloading(&self) {}
+
+    /// The (lower-case) request header that carries the credential. Receivers never copy it
+    /// into request metadata.
+    fn credential_header(&self) -> &str {
+        "authorization"
+    }
 }
 
 /// Builds the server authenticator for an extension: `basicauth` with `htpasswd` gives a

@@ -1,0 +1,107 @@
+//! What each subcommand does.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::app::App;
+use crate::cli::{CertsArgs, LogFormat};
+
+/// `EX_USAGE` from sysexits.h: the config is invalid.
+pub const EXIT_INVALID_CONFIG: u8 = 64;
+/// How long a shutdown may take before Sluice gives up waiting for in-flight work.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// `sluice validate`: print every problem, exit 64 if any.
+pub fn validate(files: &[PathBuf]) -> ExitCode {
+    match sluice_config::load(files) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("{}: valid", join(files));
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{}: {} problem(s) found", join(files), errors.0.len());
+            ExitCode::from(EXIT_INVALID_CONFIG)
+        }
+    }
+}
+
+/// `sluice certs`.
+pub fn certs(args: &CertsArgs) -> ExitCode {
+    sluice_tls::install_crypto_provider();
+    let existing = args.out.join("ca.crt");
+    if existing.exists() && !args.force {
+        eprintln!(
+            "{} already exists: keeping the certificates in {} (use --force to replace them)",
+            existing.display(),
+            args.out.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match sluice_tls::certgen::write_dev_set(&args.out, &args.hosts, args.days, &args.client_cn) {
+        Ok(files) => {
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run Sluice until SIGTERM/SIGINT, then drain.
+pub fn run(files: &[PathBuf], log_format: Option<LogFormat>, log_level: Option<&str>) -> ExitCode {
+    if files.is_empty() {
+        eprintln!("error: no config given: sluice --config config/dev.yaml (see --help)");
+        return ExitCode::from(EXIT_INVALID_CONFIG);
+    }
+    let config = match sluice_config::load(files) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{}: invalid config, not starting", join(files));
+            return ExitCode::from(EXIT_INVALID_CONFIG);
+        }
+    };
+    crate::telemetry::logging::init(log_format, log_level, &config.service.telemetry.logs);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let app = match App::start(config).await {
+            Ok(app) => app,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        crate::app::signals::wait_for_shutdown().await;
+        app.shutdown(SHUTDOWN_GRACE).await;
+        ExitCode::SUCCESS
+    })
+}
+
+fn join(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| Path::display(f).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,5 @@
+//! Sluice's own telemetry: its logs and its Prometheus metrics endpoint.
+
+pub mod logging;
+pub mod metrics_server;
+pub mod process;
