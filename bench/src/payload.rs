@@ -1,0 +1,267 @@
+//! Realistic OTLP trace requests, encoded (and compressed, and gRPC-framed) once before the run.
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{
+    ResourceSpans, ScopeSpans, Span, Status, span, status,
+};
+use prost::Message;
+
+use crate::cli::Protocol;
+
+/// Spans per trace: one server span and its children.
+const SPANS_PER_TRACE: usize = 10;
+
+const SPAN_NAMES: &[&str] = &[
+    "GET /api/v1/orders/{id}",
+    "SELECT orders",
+    "redis GET",
+    "POST /api/v1/checkout",
+    "kafka publish order-events",
+    "HTTP GET inventory",
+    "render template",
+    "grpc payments.Charge",
+];
+
+const ATTRIBUTE_KEYS: &[&str] = &[
+    "http.request.method",
+    "url.path",
+    "server.address",
+    "user_agent.original",
+    "db.system",
+    "db.operation.name",
+    "net.peer.name",
+    "messaging.system",
+    "rpc.service",
+    "code.function",
+    "http.route",
+    "client.address",
+];
+
+/// The bodies sent, ready to go on the wire.
+pub struct Pool {
+    /// One body per distinct request: protobuf, gzip-compressed if asked, in a gRPC frame for gRPC.
+    pub bodies: Vec<Bytes>,
+    /// Spans per request.
+    pub spans: u64,
+    /// Mean protobuf size of a request, before compression.
+    pub encoded_bytes: usize,
+    /// Mean size of a body on the wire.
+    pub wire_bytes: usize,
+}
+
+impl Pool {
+    pub fn build(
+        protocol: Protocol,
+        size: usize,
+        spans: usize,
+        attributes: usize,
+        gzip: bool,
+    ) -> Pool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut bodies = Vec::with_capacity(size);
+        let mut encoded_total = 0;
+        for index in 0..size {
+            let request = request(index as u64, spans, attributes, now);
+            let encoded = request.encode_to_vec();
+            encoded_total += encoded.len();
+            let payload = if gzip { gzip_bytes(&encoded) } else { encoded };
+            bodies.push(match protocol {
+                Protocol::Http => Bytes::from(payload),
+                Protocol::Grpc => grpc_frame(&payload, gzip),
+            });
+        }
+        let wire_total: usize = bodies.iter().map(Bytes::len).sum();
+        Pool {
+            bodies,
+            spans: spans as u64,
+            encoded_bytes: encoded_total / size.max(1),
+            wire_bytes: wire_total / size.max(1),
+        }
+    }
+}
+
+fn gzip_bytes(data: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4), Compression::default());
+    // Writing to a Vec cannot fail.
+    encoder.write_all(data).expect("gzip into memory");
+    encoder.finish().expect("gzip into memory")
+}
+
+/// A gRPC length-prefixed message: compressed flag, big-endian length, message.
+fn grpc_frame(message: &[u8], compressed: bool) -> Bytes {
+    let mut framed = BytesMut::with_capacity(message.len() + 5);
+    framed.put_u8(u8::from(compressed));
+    framed.put_u32(message.len() as u32);
+    framed.put_slice(message);
+    framed.freeze()
+}
+
+/// One export request with `spans` spans in traces of ten, all ids derived from `seed`.
+pub fn request(
+    seed: u64,
+    spans: usize,
+    attributes: usize,
+    now_nanos: u64,
+) -> ExportTraceServiceRequest {
+    let mut rng = SplitMix(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5eed);
+    let mut out = Vec::with_capacity(spans);
+    let mut trace_id = Vec::new();
+    let mut root_id = Vec::new();
+    for i in 0..spans {
+        let is_root = i % SPANS_PER_TRACE == 0;
+        if is_root {
+            trace_id = rng.bytes(16);
+        }
+        let span_id = rng.bytes(8);
+        let start = now_nanos.saturating_sub(60_000_000_000) + rng.below(1_000_000_000);
+        let duration = 50_000 + rng.below(50_000_000);
+        let failed = i % 50 == 49;
+        out.push(Span {
+            trace_id: trace_id.clone(),
+            span_id: span_id.clone(),
+            parent_span_id: if is_root { Vec::new() } else { root_id.clone() },
+            flags: 0x0000_0101,
+            name: SPAN_NAMES[rng.below(SPAN_NAMES.len() as u64) as usize].to_string(),
+            kind: if is_root {
+                span::SpanKind::Server
+            } else {
+                span::SpanKind::Client
+            } as i32,
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + duration,
+            attributes: (0..attributes)
+                .map(|a| string_attribute(a, &mut rng))
+                .collect(),
+            status: Some(if failed {
+                Status {
+                    message: "upstream request timed out".into(),
+                    code: status::StatusCode::Error as i32,
+                }
+            } else {
+                Status {
+                    message: String::new(),
+                    code: status::StatusCode::Ok as i32,
+                }
+            }),
+            ..Default::default()
+        });
+        if is_root {
+            root_id = span_id;
+        }
+    }
+    let resource = Resource {
+        attributes: vec![
+            kv("service.name", format!("checkout-{}", seed % 4)),
+            kv("service.version", "1.42.0".into()),
+            kv("host.name", format!("node-{:04}", seed % 97)),
+            kv("deployment.environment.name", "bench".into()),
+        ],
+        ..Default::default()
+    };
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(resource),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(InstrumentationScope {
+                    name: "sluice-loadgen".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    ..Default::default()
+                }),
+                spans: out,
+                schema_url: String::new(),
+            }],
+            schema_url: "https://opentelemetry.io/schemas/1.26.0".into(),
+        }],
+    }
+}
+
+/// A string attribute whose value is 20 bytes.
+fn string_attribute(index: usize, rng: &mut SplitMix) -> KeyValue {
+    let key = match ATTRIBUTE_KEYS.get(index) {
+        Some(key) => (*key).to_string(),
+        None => format!("app.attribute.{index}"),
+    };
+    kv(&key, format!("v-{:018x}", rng.next() >> 8))
+}
+
+fn kv(key: &str, value: String) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value)),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Small deterministic generator: distinct ids per pool entry without a `rand` dependency.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound.max(1)
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            out.extend_from_slice(&self.next().to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_have_the_asked_shape_and_distinct_trace_ids() {
+        let a = request(0, 1000, 10, 1_700_000_000_000_000_000);
+        let b = request(1, 1000, 10, 1_700_000_000_000_000_000);
+        let spans = &a.resource_spans[0].scope_spans[0].spans;
+        assert_eq!(spans.len(), 1000);
+        assert!(
+            spans
+                .iter()
+                .all(|s| s.attributes.len() == 10 && s.trace_id.len() == 16)
+        );
+        assert_ne!(
+            spans[0].trace_id,
+            b.resource_spans[0].scope_spans[0].spans[0].trace_id
+        );
+        // About 460 bytes per span, like the measurements in shared/NOTES.md.
+        let per_span = a.encoded_len() / 1000;
+        assert!((380..=560).contains(&per_span), "{per_span} bytes per span");
+    }
+
+    #[test]
+    fn grpc_bodies_are_framed() {
+        let pool = Pool::build(Protocol::Grpc, 2, 10, 2, true);
+        let body = &pool.bodies[0];
+        assert_eq!(body[0], 1);
+        assert_eq!(
+            u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize,
+            body.len() - 5
+        );
+    }
+}
