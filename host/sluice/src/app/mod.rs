@@ -141,13 +141,21 @@ impl App {
             tracing::info!(receiver = %id, "stopping receiver");
             receiver.shutdown(grace).await;
         }
-        for (id, pipeline) in &self.pipelines {
-            tracing::debug!(pipeline = %id, "flushing pipeline");
-            pipeline.shutdown().await;
-        }
-        for (id, exporter) in &self.exporters {
-            tracing::debug!(exporter = %id, "flushing exporter");
-            exporter.shutdown().await;
+        let flush = async {
+            for (id, pipeline) in &self.pipelines {
+                tracing::debug!(pipeline = %id, "flushing pipeline");
+                pipeline.shutdown().await;
+            }
+            for (id, exporter) in &self.exporters {
+                tracing::debug!(exporter = %id, "flushing exporter");
+                exporter.shutdown().await;
+            }
+        };
+        if tokio::time::timeout(grace, flush).await.is_err() {
+            tracing::error!(
+                grace = ?grace,
+                "pipelines and exporters did not flush within the grace period: buffered data may be lost"
+            );
         }
         for server in self.servers {
             server.shutdown().await;

@@ -1,0 +1,100 @@
+//! The `sluice` binary's commands: `validate` (exit 0 on a good config, 64 with every problem
+//! printed on a bad one) and `certs` (a usable certificate set, keys readable only by the owner).
+
+use std::os::unix::fs::PermissionsExt;
+
+use anyhow::{Result, ensure};
+use serde_json::json;
+use sluice_tests::certs::client_config;
+use sluice_tests::process::{run, workspace_root};
+use sluice_tests::{Export, Protocol, Setup, Via};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_accepts_dev_config() -> Result<()> {
+    let dev = workspace_root().join("config/dev.yaml");
+    let (status, stdout, stderr) = run(&["validate", "--config", &dev.to_string_lossy()]).await?;
+    ensure!(
+        status.code() == Some(0),
+        "validate config/dev.yaml: {status}\n{stdout}{stderr}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_reports_every_problem_and_exits_64() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:4318\n        colour: blue\n\
+         exporters:\n  debug:\n    verbosity: loud\n\
+         service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug, otlp/nowhere]\n",
+    )?;
+    let (status, stdout, stderr) =
+        run(&["validate", "--config", &broken.to_string_lossy()]).await?;
+    let printed = format!("{stdout}{stderr}");
+    ensure!(
+        status.code() == Some(64),
+        "validate on a broken file: {status}\n{printed}"
+    );
+    for problem in ["colour", "loud", "otlp/nowhere"] {
+        ensure!(
+            printed.contains(problem),
+            "the problem with {problem:?} was not reported:\n{printed}"
+        );
+    }
+    ensure!(
+        printed.contains("broken.yaml"),
+        "problems do not name the file:\n{printed}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certs_writes_a_working_set_with_private_keys() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("certs");
+    let args = [
+        "certs",
+        "--out",
+        &out.to_string_lossy(),
+        "--hosts",
+        "otel-collector,localhost,127.0.0.1",
+        "--days",
+        "2",
+    ];
+    let (status, stdout, stderr) = run(&args).await?;
+    ensure!(status.success(), "sluice certs: {status}\n{stdout}{stderr}");
+    for name in [
+        "ca.crt",
+        "server.crt",
+        "client.crt",
+        "ca.key",
+        "server.key",
+        "client.key",
+    ] {
+        let mode = std::fs::metadata(out.join(name))?.permissions().mode() & 0o777;
+        if name.ends_with(".key") {
+            ensure!(mode == 0o600, "{name} has mode {mode:o}, want 600");
+        }
+    }
+
+    // The set works for mTLS with Sluice.
+    let mut setup = Setup::new()?;
+    setup.tls(json!({
+        "cert_file": out.join("server.crt"),
+        "key_file": out.join("server.key"),
+        "client_ca_file": out.join("ca.crt"),
+    }));
+    let sluice = setup.start().await?;
+    let ca = std::fs::read_to_string(out.join("ca.crt"))?;
+    let identity = Some((out.join("client.crt"), out.join("client.key")));
+    for protocol in [Protocol::Grpc, Protocol::Http] {
+        let export = Export::new();
+        let client = client_config(&ca, identity.clone(), protocol.alpn())?;
+        Via::tls(protocol, client).all(&sluice, &export).await?;
+        export.arrived_in(&sluice).await?;
+    }
+    sluice.stop().await;
+    Ok(())
+}
