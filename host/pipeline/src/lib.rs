@@ -22,7 +22,7 @@ pub use batch::BatchProcessor;
 pub use context::{AuthInfo, RequestContext, Transport};
 pub use fanout::Fanout;
 pub use memory_limiter::{MemoryLimiter, MemoryProbe, ProcessRss};
-pub use payload::{Batch, Payload};
+pub use payload::{Batch, Payload, data_point_count};
 pub use sluice_config::Signal;
 
 /// Why a stage did not take a batch. Receivers map it to the protocol's status.

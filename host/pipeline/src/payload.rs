@@ -71,7 +71,7 @@ impl Payload {
 }
 
 /// Data points of one metric.
-pub(crate) fn data_point_count(metric: &Metric) -> usize {
+pub fn data_point_count(metric: &Metric) -> usize {
     match metric.data.as_ref() {
         Some(Data::Gauge(g)) => g.data_points.len(),
         Some(Data::Sum(s)) => s.data_points.len(),

@@ -5,8 +5,6 @@ use std::fmt;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::Metric;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use sluice_pipeline::Payload;
 
 /// The counts the Collector logs for every batch, whatever the verbosity.
@@ -63,7 +61,7 @@ pub fn metrics(request: &ExportMetricsServiceRequest) -> Summary {
             .iter()
             .flat_map(|rm| &rm.scope_metrics)
             .flat_map(|sm| &sm.metrics)
-            .map(data_points)
+            .map(sluice_pipeline::data_point_count)
             .sum(),
     }
 }
@@ -77,17 +75,6 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Summary {
             .flat_map(|rl| &rl.scope_logs)
             .map(|sl| sl.log_records.len())
             .sum(),
-    }
-}
-
-fn data_points(metric: &Metric) -> usize {
-    match &metric.data {
-        Some(Data::Gauge(g)) => g.data_points.len(),
-        Some(Data::Sum(s)) => s.data_points.len(),
-        Some(Data::Histogram(h)) => h.data_points.len(),
-        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-        Some(Data::Summary(s)) => s.data_points.len(),
-        None => 0,
     }
 }
 
