@@ -1,5 +1,6 @@
-//! `protocols.grpc`: the three OTLP collector services (tonic), behind an authentication layer
-//! that runs before the request message is read.
+//! `protocols.grpc`: the three OTLP collector services (our own unary services on tonic's
+//! `Grpc`, see `service`), behind an authentication layer that runs before the request message
+//! is read. A message that is not protobuf is answered `InvalidArgument`.
 //!
 //! Limits and compression: `max_recv_msg_size_mib` caps the message before and after
 //! decompression; gzip and zstd requests are accepted, and responses are compressed when the
@@ -7,19 +8,15 @@
 //! over the limit with `OutOfRange` and a compressed message that inflates past it with
 //! `ResourceExhausted` (grpc-go uses `ResourceExhausted` for both).
 
-mod services;
+mod codec;
+mod service;
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsServiceServer;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
-use sluice_config::GrpcServerSettings;
-use tonic::codec::CompressionEncoding;
-use tonic::service::Routes;
+use sluice_config::{GrpcServerSettings, Signal};
 
 use crate::auth::Gate;
 use crate::connection::ConnectionInfo;
@@ -29,28 +26,30 @@ const MIB: usize = 1024 * 1024;
 
 /// The router of the gRPC listener.
 pub(crate) fn router(settings: &GrpcServerSettings, ingest: Ingest, gate: Gate) -> axum::Router {
-    let services = Arc::new(services::Services::new(ingest));
-    let limit = max_message_size(settings.max_recv_msg_size_mib);
-    macro_rules! server {
-        ($server:ident) => {
-            $server::from_arc(services.clone())
-                .max_decoding_message_size(limit)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .send_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Zstd)
-        };
-    }
-    let router = Routes::new(server!(TraceServiceServer))
-        .add_service(server!(MetricsServiceServer))
-        .add_service(server!(LogsServiceServer))
-        .prepare()
-        .into_axum_router();
+    let shared = Arc::new(service::Shared {
+        ingest,
+        max_message_size: max_message_size(settings.max_recv_msg_size_mib),
+    });
+    let router = Signal::ALL
+        .into_iter()
+        .fold(axum::Router::new(), |router, signal| {
+            router.route_service(
+                service::path(signal),
+                service::Export::new(signal, shared.clone()),
+            )
+        })
+        .fallback(unknown_method);
     if gate.is_open() {
         router
     } else {
         router.layer(axum::middleware::from_fn_with_state(gate, authenticate))
     }
+}
+
+/// Any other path: `Unimplemented`, as gRPC servers answer an unknown service or method.
+async fn unknown_method(request: Request) -> Response {
+    tonic::Status::unimplemented(format!("unknown gRPC method {}", request.uri().path()))
+        .into_http()
 }
 
 /// `max_recv_msg_size_mib` in bytes; 0 means the default (4 MiB), as in the Collector.

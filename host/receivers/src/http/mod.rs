@@ -6,7 +6,7 @@
 //! oversized body 413, refused 503 with `Retry-After`, no pipeline for the signal 404.
 
 mod body;
-mod codec;
+pub(crate) mod codec;
 mod cors;
 mod otlp_json;
 mod routes;

@@ -1,12 +1,15 @@
-//! OTLP/gRPC with tonic's generated clients.
+//! OTLP/gRPC with tonic's generated clients, and raw HTTP/2 requests for what they cannot send.
 
+use bytes::{BufMut, Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use prost::Message;
 use sluice_pipeline::{ConsumeError, Payload, Transport};
-use tonic::Code;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Channel;
+use tonic::{Code, Status};
 
 use super::fixtures;
 use super::{Harness, Recorder, settings};
@@ -17,6 +20,36 @@ pub(crate) async fn channel(addr: std::net::SocketAddr) -> Channel {
         .connect()
         .await
         .expect("gRPC connect")
+}
+
+/// Send `message` in one uncompressed gRPC frame to `path` over h2c, as a client would; the
+/// status from the answer's trailers (or headers, for a trailers-only answer).
+async fn raw_call(addr: std::net::SocketAddr, path: &str, message: &[u8]) -> Status {
+    let mut frame = BytesMut::new();
+    frame.put_u8(0);
+    frame.put_u32(message.len().try_into().unwrap());
+    frame.put_slice(message);
+    let request = ::http::Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(Bytes::from(frame)))
+        .unwrap();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (parts, body) = response.into_parts();
+    let trailers = body.collect().await.unwrap().trailers().cloned();
+    trailers
+        .and_then(|t| Status::from_header_map(&t))
+        .or_else(|| Status::from_header_map(&parts.headers))
+        .expect("a grpc-status")
 }
 
 #[tokio::test]
@@ -171,4 +204,48 @@ async fn include_metadata_copies_grpc_metadata_but_never_credentials() {
     assert_eq!(context.metadata_value("x-tenant"), Some("acme"));
     assert!(!context.metadata.contains_key("authorization"));
     assert!(!format!("{:?}", context.metadata).contains("secret"));
+}
+
+#[tokio::test]
+async fn undecodable_messages_are_invalid_argument_and_reach_no_pipeline() {
+    let recorder = Recorder::new();
+    let harness = Harness::start(settings(|_, _| {}), recorder.consumers()).await;
+    // Field 1 (length-delimited) claims 255 bytes; 2 follow.
+    let garbage = [0x0a, 0xff, 0x01, 0x02];
+    for (service, request) in [
+        ("trace.v1.TraceService", "ExportTraceServiceRequest"),
+        ("metrics.v1.MetricsService", "ExportMetricsServiceRequest"),
+        ("logs.v1.LogsService", "ExportLogsServiceRequest"),
+    ] {
+        let path = format!("/opentelemetry.proto.collector.{service}/Export");
+        let status = raw_call(harness.grpc(), &path, &garbage).await;
+        assert_eq!(status.code(), Code::InvalidArgument, "{path}: {status:?}");
+        let expected = format!("cannot decode {request} as protobuf: ");
+        assert!(status.message().starts_with(&expected), "{status:?}");
+    }
+    assert!(recorder.batches().is_empty());
+    assert_eq!(harness.counter("refused_spans", "grpc"), 0);
+
+    // The same exchange with a valid message goes through.
+    let message = fixtures::spec_traces().encode_to_vec();
+    let path = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    let status = raw_call(harness.grpc(), path, &message).await;
+    assert_eq!(status.code(), Code::Ok, "{status:?}");
+    assert_eq!(
+        recorder.single().payload,
+        Payload::Traces(fixtures::spec_traces())
+    );
+}
+
+#[tokio::test]
+async fn unknown_methods_are_unimplemented() {
+    let harness = Harness::start(settings(|_, _| {}), Recorder::new().consumers()).await;
+    for path in [
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Send",
+        "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export",
+    ] {
+        let status = raw_call(harness.grpc(), path, &[]).await;
+        assert_eq!(status.code(), Code::Unimplemented, "{path}: {status:?}");
+        assert!(status.message().contains(path), "{status:?}");
+    }
 }
