@@ -1,6 +1,7 @@
 //! Sluice's own metrics, named as the Collector names them (`otelcol_receiver_accepted_spans_total`
 //! with `receiver` and `transport` labels, `otelcol_exporter_sent_spans_total` with `exporter`), so
-//! existing dashboards and alerts keep working.
+//! existing dashboards and alerts keep working. Metrics the Collector has no equivalent for
+//! (WebAssembly processors) are named `sluice_*`.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::Signal;
@@ -27,6 +29,60 @@ struct ExporterLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ProcessorLabels {
     processor: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProcessorErrorLabels {
+    processor: String,
+    kind: String,
+}
+
+fn call_duration_histogram() -> Histogram {
+    // 50 µs … ~1.2 s
+    Histogram::new(exponential_buckets(0.000_05, 2.5, 12))
+}
+
+/// The families of WebAssembly processor metrics (`sluice_processor_*`).
+#[derive(Clone)]
+struct WasmFamilies {
+    calls: Family<ProcessorLabels, Counter>,
+    errors: Family<ProcessorErrorLabels, Counter>,
+    duration: Family<ProcessorLabels, Histogram, fn() -> Histogram>,
+    restarts: Family<ProcessorLabels, Counter>,
+}
+
+impl WasmFamilies {
+    fn new() -> Self {
+        WasmFamilies {
+            calls: Family::default(),
+            errors: Family::default(),
+            duration: Family::new_with_constructor(call_duration_histogram),
+            restarts: Family::default(),
+        }
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "processor_calls",
+            "Calls into a WebAssembly processor (one per batch)",
+            self.calls.clone(),
+        );
+        registry.register(
+            "processor_errors",
+            "Failed WebAssembly processor calls by kind (trap, timeout, memory, malformed_output, process_error, init, backoff, flush)",
+            self.errors.clone(),
+        );
+        registry.register(
+            "processor_call_duration_seconds",
+            "Duration of one WebAssembly processor call",
+            self.duration.clone(),
+        );
+        registry.register(
+            "processor_instance_restarts",
+            "WebAssembly processor instances discarded (after a trap or above the memory high-water mark) and created again",
+            self.restarts.clone(),
+        );
+    }
 }
 
 /// One counter family per signal, named `<prefix>_<item>` (`spans`, `metric_points`, `log_records`).
@@ -94,6 +150,9 @@ pub struct Metrics {
     exporter_failed: PerSignal<ExporterLabels>,
     processor_dropped: PerSignal<ProcessorLabels>,
     memory_limiter_refusing: Family<ProcessorLabels, Gauge>,
+    /// `sluice_*` metrics, encoded after the `otelcol_*` ones.
+    sluice_registry: Arc<Mutex<Registry>>,
+    wasm: WasmFamilies,
 }
 
 impl Default for Metrics {
@@ -113,6 +172,8 @@ impl Metrics {
             exporter_failed: PerSignal::default(),
             processor_dropped: PerSignal::default(),
             memory_limiter_refusing: Family::default(),
+            sluice_registry: Arc::default(),
+            wasm: WasmFamilies::new(),
         };
         m.receiver_accepted.register(
             &mut registry,
@@ -145,7 +206,25 @@ impl Metrics {
             m.memory_limiter_refusing.clone(),
         );
         *m.registry.lock() = registry;
+        let mut sluice_registry = Registry::with_prefix("sluice");
+        m.wasm.register(&mut sluice_registry);
+        *m.sluice_registry.lock() = sluice_registry;
         m
+    }
+
+    /// Metrics of one WebAssembly processor.
+    pub fn wasm_processor(&self, processor: &str) -> WasmProcessorMetrics {
+        let labels = ProcessorLabels {
+            processor: processor.to_owned(),
+        };
+        WasmProcessorMetrics {
+            processor: processor.to_owned(),
+            dropped: Signal::ALL.map(|s| self.processor_dropped.get(s, &labels)),
+            calls: self.wasm.calls.get_or_create(&labels).clone(),
+            duration: self.wasm.duration.get_or_create(&labels).clone(),
+            restarts: self.wasm.restarts.get_or_create(&labels).clone(),
+            errors: self.wasm.errors.clone(),
+        }
     }
 
     /// Counters of one receiver on one transport.
@@ -195,9 +274,12 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
-        let registry = self.registry.lock();
-        if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+        let encoded = encode_registry(&mut out, &self.registry.lock())
+            .and_then(|()| encode_registry(&mut out, &self.sluice_registry.lock()))
+            .and_then(|()| encode_eof(&mut out));
+        if encoded.is_err() {
             out.clear();
         }
         out
@@ -260,5 +342,66 @@ impl ProcessorMetrics {
 
     pub fn set_refusing(&self, refusing: bool) {
         self.refusing.set(i64::from(refusing));
+    }
+}
+
+/// Calls, errors by kind, call durations and instance restarts of one WebAssembly processor.
+#[derive(Clone, Debug)]
+pub struct WasmProcessorMetrics {
+    processor: String,
+    dropped: [Counter; 3],
+    calls: Counter,
+    duration: Histogram,
+    restarts: Counter,
+    errors: Family<ProcessorErrorLabels, Counter>,
+}
+
+impl WasmProcessorMetrics {
+    /// One call into the guest that took `seconds`.
+    pub fn call(&self, seconds: f64) {
+        self.calls.inc();
+        self.duration.observe(seconds);
+    }
+
+    /// One failure of kind `kind` (`trap`, `timeout`, `memory`, `malformed_output`,
+    /// `process_error`, `init`, `backoff`, `flush`).
+    pub fn error(&self, kind: &str) {
+        self.errors
+            .get_or_create(&ProcessorErrorLabels {
+                processor: self.processor.clone(),
+                kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Items dropped on purpose (`dropped` outcome) or by `on_error: drop`
+    /// (`otelcol_processor_dropped_*`).
+    pub fn dropped(&self, signal: Signal, items: usize) {
+        self.dropped[index(signal)].inc_by(items as u64);
+    }
+
+    /// One instance discarded and to be created again.
+    pub fn restart(&self) {
+        self.restarts.inc();
+    }
+
+    /// Calls so far (for tests and logs).
+    pub fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+
+    /// Errors of one kind so far.
+    pub fn errors(&self, kind: &str) -> u64 {
+        self.errors
+            .get(&ProcessorErrorLabels {
+                processor: self.processor.clone(),
+                kind: kind.to_owned(),
+            })
+            .map_or(0, |c| c.get())
+    }
+
+    /// Instance restarts so far.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.get()
     }
 }

@@ -1,0 +1,262 @@
+//! One instance of a processor component in its own store, and the calls into it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_pipeline::{Payload, Signal};
+use wasmtime::Store;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::{self, Outcome, ProcessError};
+use crate::codec;
+use crate::engine::deadline_ticks;
+use crate::errors::{CallError, ConfigProblem, ErrorKind, first_line};
+use crate::host::{GuestLog, HostState};
+use crate::limits::{Limits, MemoryLimiter};
+use crate::wasi;
+
+/// What the store of one instance holds.
+pub(crate) struct StoreState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    pub(crate) host: HostState,
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Everything needed to create instances of one processor version.
+pub(crate) struct Blueprint {
+    pub(crate) name: Arc<str>,
+    pub(crate) engine: wasmtime::Engine,
+    pub(crate) pre: bindings::GuestPre<StoreState>,
+    pub(crate) config_json: String,
+    pub(crate) limits: Limits,
+    pub(crate) log: Arc<GuestLog>,
+}
+
+/// Why a new instance could not be created.
+pub(crate) enum StartError {
+    Instantiate(String),
+    Rejected(Vec<ConfigProblem>),
+    Trapped(CallError),
+}
+
+impl StartError {
+    /// As a call error of kind `init`.
+    pub(crate) fn into_call_error(self) -> CallError {
+        let message = match self {
+            StartError::Instantiate(m) => format!("instantiating failed: {m}"),
+            StartError::Rejected(problems) => {
+                let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                format!("init rejected config: {}", list.join("; "))
+            }
+            StartError::Trapped(e) => format!("init failed: {e}"),
+        };
+        CallError::new(ErrorKind::Init, message)
+    }
+}
+
+/// What `process` did with a batch.
+pub(crate) enum Processed {
+    Replaced(Payload),
+    Unchanged,
+    Dropped,
+}
+
+/// The end of one call: its result, what the guest emitted (empty after a trap), and whether
+/// the instance may serve again.
+pub(crate) struct Call<T> {
+    pub(crate) result: Result<T, CallError>,
+    pub(crate) emitted: Vec<Payload>,
+    pub(crate) healthy: bool,
+    /// Time spent inside the guest call (lowering, guest code, lifting; not the host's
+    /// decoding of the result).
+    pub(crate) elapsed: Duration,
+}
+
+impl<T> Call<T> {
+    fn trapped(error: CallError, elapsed: Duration) -> Self {
+        Call {
+            result: Err(error),
+            emitted: Vec::new(),
+            healthy: false,
+            elapsed,
+        }
+    }
+}
+
+pub(crate) struct Instance {
+    store: Store<StoreState>,
+    guest: bindings::Guest,
+    /// The processor version this instance belongs to.
+    pub(crate) generation: u64,
+}
+
+impl Instance {
+    /// Instantiates the component in a new store and calls `init`.
+    pub(crate) fn start(
+        blueprint: &Blueprint,
+        generation: u64,
+    ) -> Result<(Instance, bindings::Ready), StartError> {
+        let state = StoreState {
+            wasi: wasi::deny_all_ctx(&blueprint.log),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(blueprint.limits.memory_bytes()),
+            host: HostState::new(blueprint.log.clone()),
+        };
+        let mut store = Store::new(&blueprint.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks(blueprint.limits.init_timeout()));
+        let guest = match blueprint.pre.instantiate(&mut store) {
+            Ok(guest) => guest,
+            Err(e) if e.downcast_ref::<wasmtime::Trap>().is_some() => {
+                let refused = store.data().limiter.refused();
+                return Err(StartError::Trapped(CallError::from_trap(&e, refused)));
+            }
+            Err(e) => return Err(StartError::Instantiate(first_line(&e))),
+        };
+        let mut instance = Instance {
+            store,
+            guest,
+            generation,
+        };
+        instance.store.data_mut().limiter.reset_refused();
+        let init = instance
+            .guest
+            .sluice_processor_processor()
+            .call_init(&mut instance.store, &blueprint.config_json);
+        match init {
+            Ok(Ok(ready)) => Ok((instance, ready)),
+            Ok(Err(problems)) => Err(StartError::Rejected(
+                problems
+                    .into_iter()
+                    .map(|p| ConfigProblem {
+                        path: p.path,
+                        message: p.message,
+                    })
+                    .collect(),
+            )),
+            Err(e) => {
+                let refused = instance.store.data().limiter.refused();
+                Err(StartError::Trapped(CallError::from_trap(&e, refused)))
+            }
+        }
+    }
+
+    /// Largest linear memory this instance has had, in bytes (memory never shrinks).
+    pub(crate) fn memory_peak(&self) -> usize {
+        self.store.data().limiter.peak()
+    }
+
+    fn open(&mut self, timeout: Duration, routable: [bool; 3]) {
+        self.store.set_epoch_deadline(deadline_ticks(timeout));
+        let state = self.store.data_mut();
+        state.limiter.reset_refused();
+        state.host.begin_call(routable);
+    }
+
+    /// Calls `process` with a fresh deadline. `routable[i]`: signal `i` may be emitted.
+    pub(crate) fn process(
+        &mut self,
+        timeout: Duration,
+        signal: Signal,
+        context: &bindings::RequestContext,
+        batch: &[u8],
+        routable: [bool; 3],
+    ) -> Call<Processed> {
+        self.open(timeout, routable);
+        let started = Instant::now();
+        let result = self.guest.sluice_processor_processor().call_process(
+            &mut self.store,
+            codec::signal_to_wit(signal),
+            context,
+            batch,
+        );
+        let elapsed = started.elapsed();
+        let emitted = self.store.data_mut().host.end_call();
+        let processed = match result {
+            Err(e) => {
+                let refused = self.store.data().limiter.refused();
+                return Call::trapped(CallError::from_trap(&e, refused), elapsed);
+            }
+            Ok(Err(e)) => {
+                let message = match e {
+                    ProcessError::Malformed(m) => {
+                        format!("the guest could not decode the batch: {m}")
+                    }
+                    ProcessError::Failed(m) => m,
+                };
+                return Call {
+                    result: Err(CallError::new(ErrorKind::ProcessError, message)),
+                    emitted,
+                    healthy: true,
+                    elapsed,
+                };
+            }
+            Ok(Ok(Outcome::Unchanged)) => Processed::Unchanged,
+            Ok(Ok(Outcome::Dropped)) => Processed::Dropped,
+            Ok(Ok(Outcome::Replaced(bytes))) => match codec::decode(signal, &bytes) {
+                Ok(payload) => Processed::Replaced(payload),
+                Err(e) => {
+                    return Call::trapped(
+                        CallError::new(
+                            ErrorKind::MalformedOutput,
+                            format!(
+                                "replaced bytes ({} B) are not an OTLP {} request: {e}",
+                                bytes.len(),
+                                signal.as_str()
+                            ),
+                        ),
+                        elapsed,
+                    );
+                }
+            },
+        };
+        Call {
+            result: Ok(processed),
+            emitted,
+            healthy: true,
+            elapsed,
+        }
+    }
+
+    /// Calls `flush` with a fresh deadline.
+    pub(crate) fn flush(&mut self, timeout: Duration, routable: [bool; 3]) -> Call<()> {
+        self.open(timeout, routable);
+        let started = Instant::now();
+        let result = self
+            .guest
+            .sluice_processor_processor()
+            .call_flush(&mut self.store);
+        let elapsed = started.elapsed();
+        let emitted = self.store.data_mut().host.end_call();
+        match result {
+            Err(e) => {
+                let refused = self.store.data().limiter.refused();
+                Call::trapped(CallError::from_trap(&e, refused), elapsed)
+            }
+            Ok(Err(message)) => Call {
+                result: Err(CallError::new(ErrorKind::Flush, message)),
+                emitted,
+                healthy: true,
+                elapsed,
+            },
+            Ok(Ok(())) => Call {
+                result: Ok(()),
+                emitted,
+                healthy: true,
+                elapsed,
+            },
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! The running processor: a pipeline stage that sends every batch through a guest.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use sluice_pipeline::metrics::{Metrics, WasmProcessorMetrics};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+
+use crate::bindings;
+use crate::codec;
+use crate::engine::Runtime;
+use crate::errors::{CallError, ErrorKind};
+use crate::flush;
+use crate::instance::{Instance, Processed};
+use crate::module::{Module, ModuleInner, OnError};
+use crate::pool::{Health, Pool};
+use crate::routes::{EmitRoutes, deliver};
+
+/// A processor stage running a [`Module`]: encodes each batch to OTLP bytes, calls the guest's
+/// `process` on a pooled instance in a blocking thread with a fresh deadline, and forwards
+/// the result to `next` (`replaced`: the decoded new batch; `unchanged`: the original;
+/// `dropped`: nothing). A failed call never takes the host down: the batch follows the
+/// module's [`OnError`], the error is counted by kind and logged, a trapped instance is
+/// discarded and created again, and repeated failures back off.
+///
+/// [`swap`](WasmProcessor::swap) replaces the module atomically: every batch is processed by
+/// exactly one version; calls in flight finish on the old one.
+pub struct WasmProcessor {
+    shared: Arc<Shared>,
+    timer: Mutex<Option<JoinHandle<()>>>,
+}
+
+pub(crate) struct Shared {
+    /// Keeps the epoch ticker running while this processor lives.
+    _runtime: Runtime,
+    pub(crate) current: ArcSwap<Version>,
+    generations: AtomicU64,
+    pub(crate) pool: Pool,
+    health: Health,
+    /// Calls into the guest at once (each needs an instance and a thread).
+    slots: Semaphore,
+    next: Arc<dyn Consumer>,
+    pub(crate) routes: EmitRoutes,
+    metrics: WasmProcessorMetrics,
+}
+
+pub(crate) struct Version {
+    pub(crate) generation: u64,
+    pub(crate) module: Module,
+}
+
+/// What a call in the blocking thread produced, for the async side to send on.
+struct Done {
+    forward: Option<Payload>,
+    /// Emitted during `process`.
+    emitted: Vec<Payload>,
+    /// Emitted by the final `flush` of retired instances.
+    flushed: Vec<Payload>,
+}
+
+impl WasmProcessor {
+    /// A processor without emit routes (see [`WasmProcessor::with_routes`]).
+    pub fn new(
+        runtime: &Runtime,
+        module: Module,
+        next: Arc<dyn Consumer>,
+        metrics: &Metrics,
+    ) -> Arc<Self> {
+        Self::with_routes(runtime, module, next, EmitRoutes::default(), metrics)
+    }
+
+    /// A processor whose guest may `emit` to `routes`. Starts the flush timer when called
+    /// inside a Tokio runtime.
+    pub fn with_routes(
+        runtime: &Runtime,
+        module: Module,
+        next: Arc<dyn Consumer>,
+        routes: EmitRoutes,
+        metrics: &Metrics,
+    ) -> Arc<Self> {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let shared = Arc::new(Shared {
+            _runtime: runtime.clone(),
+            metrics: metrics.wasm_processor(module.name()),
+            current: ArcSwap::from_pointee(Version {
+                generation: 1,
+                module,
+            }),
+            generations: AtomicU64::new(1),
+            pool: Pool::new(workers),
+            health: Health::new(),
+            slots: Semaphore::new(workers),
+            next,
+            routes,
+        });
+        let timer = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|handle| handle.spawn(flush::timer(Arc::downgrade(&shared))));
+        Arc::new(WasmProcessor {
+            shared,
+            timer: Mutex::new(timer),
+        })
+    }
+
+    /// Serves `module` from now on. Calls in flight finish on the old version; idle instances
+    /// of the old version are flushed and retired when next touched.
+    pub fn swap(&self, module: Module) {
+        let generation = self.shared.generations.fetch_add(1, Ordering::AcqRel) + 1;
+        tracing::info!(
+            processor = module.name(),
+            generation,
+            "new processor version serving"
+        );
+        self.shared
+            .current
+            .store(Arc::new(Version { generation, module }));
+        self.shared.health.reset();
+    }
+
+    /// The generation of the version serving now (1 for the first, +1 per swap).
+    pub fn generation(&self) -> u64 {
+        self.shared.current.load().generation
+    }
+
+    /// Idle pooled instances (for tests and diagnostics).
+    pub fn idle_instances(&self) -> usize {
+        self.shared.pool.idle()
+    }
+}
+
+impl Drop for WasmProcessor {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.lock().take() {
+            timer.abort();
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Consumer for WasmProcessor {
+    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        let shared = &self.shared;
+        let version = shared.current.load_full();
+        let Batch { payload, context } = batch;
+        if shared.health.backing_off() {
+            shared.metrics.error(ErrorKind::Backoff.label());
+            let forward = shared.on_error(&version.module.inner, payload);
+            return shared.forward(forward, context).await;
+        }
+        let permit = shared.slots.acquire().await.map_err(|_| {
+            ConsumeError::refused(format!("processor {} is shut down", version.module.name()))
+        })?;
+        let signal = payload.signal();
+        let wit_context =
+            codec::context_to_wit(&context, version.module.inner.environment.as_deref());
+        let job = {
+            let shared = shared.clone();
+            tokio::task::spawn_blocking(move || shared.run(&version, payload, &wit_context))
+        };
+        let done = job
+            .await
+            .map_err(|e| ConsumeError::Internal(format!("processor worker thread failed: {e}")))?;
+        drop(permit);
+        let name = shared.name();
+        deliver(
+            &name,
+            &shared.routes,
+            Some((&shared.next, signal)),
+            done.emitted,
+            &context,
+        )
+        .await;
+        deliver(
+            &name,
+            &shared.routes,
+            None,
+            done.flushed,
+            &RequestContext::default(),
+        )
+        .await;
+        shared.forward(done.forward, context).await
+    }
+
+    async fn shutdown(&self) {
+        if let Some(timer) = self.timer.lock().take() {
+            timer.abort();
+        }
+        self.shared.flush_idle(false).await;
+        self.shared.next.shutdown().await;
+    }
+}
+
+impl Shared {
+    pub(crate) fn name(&self) -> Arc<str> {
+        self.current.load().module.inner.blueprint.name.clone()
+    }
+
+    async fn forward(
+        &self,
+        payload: Option<Payload>,
+        context: RequestContext,
+    ) -> Result<(), ConsumeError> {
+        match payload {
+            Some(payload) => self.next.consume(Batch::new(payload, context)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Processes one batch; runs in a blocking thread.
+    fn run(&self, version: &Version, payload: Payload, context: &bindings::RequestContext) -> Done {
+        let module = &version.module.inner;
+        let signal = payload.signal();
+        let mut done = Done {
+            forward: None,
+            emitted: Vec::new(),
+            flushed: Vec::new(),
+        };
+        let mut instance = match self.checkout(version, &mut done.flushed) {
+            Ok(instance) => instance,
+            Err(e) => {
+                self.failed(module, &e, false);
+                done.forward = self.on_error(module, payload);
+                return done;
+            }
+        };
+        let bytes = codec::encode(&payload);
+        let routable = self.routes.routable(Some(signal));
+        let call = instance.process(
+            module.blueprint.limits.timeout,
+            signal,
+            context,
+            &bytes,
+            routable,
+        );
+        self.metrics.call(call.elapsed.as_secs_f64());
+        drop(bytes);
+        done.emitted = call.emitted;
+        done.forward = match call.result {
+            Ok(processed) => {
+                self.health.success();
+                match processed {
+                    Processed::Replaced(new) => Some(new),
+                    Processed::Unchanged => Some(payload),
+                    Processed::Dropped => {
+                        self.metrics.dropped(signal, payload.item_count());
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                self.failed(module, &e, !call.healthy);
+                self.on_error(module, payload)
+            }
+        };
+        if call.healthy {
+            self.checkin(version, instance, &mut done.flushed);
+        }
+        done
+    }
+
+    /// An idle instance of `version`, or a new one. Idle instances of older versions are
+    /// retired on the way.
+    fn checkout(
+        &self,
+        version: &Version,
+        flushed: &mut Vec<Payload>,
+    ) -> Result<Instance, CallError> {
+        let (found, stale) = self.pool.take(version.generation);
+        for old in stale {
+            self.retire(&version.module.inner, old, flushed);
+        }
+        match found {
+            Some(instance) => Ok(instance),
+            None => Instance::start(&version.module.inner.blueprint, version.generation)
+                .map(|(instance, _ready)| instance)
+                .map_err(|e| e.into_call_error()),
+        }
+    }
+
+    /// Returns a healthy instance to the pool unless it belongs to an older version, grew
+    /// above the memory high-water mark, or the pool is full.
+    pub(crate) fn checkin(
+        &self,
+        version: &Version,
+        instance: Instance,
+        flushed: &mut Vec<Payload>,
+    ) {
+        let module = &version.module.inner;
+        let current = self.current.load().generation;
+        if instance.generation != current {
+            self.retire(module, instance, flushed);
+        } else if instance.memory_peak() > module.blueprint.limits.high_water_bytes() {
+            tracing::debug!(
+                processor = &*module.blueprint.name,
+                memory_bytes = instance.memory_peak(),
+                "instance above the memory high-water mark: recycled"
+            );
+            self.metrics.restart();
+            self.retire(module, instance, flushed);
+        } else if let Some(extra) = self.pool.put(instance) {
+            self.retire(module, extra, flushed);
+        }
+    }
+
+    /// Calls `flush` one last time on a healthy instance and drops it.
+    pub(crate) fn retire(
+        &self,
+        module: &ModuleInner,
+        mut instance: Instance,
+        flushed: &mut Vec<Payload>,
+    ) {
+        let call = instance.flush(module.blueprint.limits.timeout, self.routes.routable(None));
+        if let Err(e) = &call.result {
+            self.flush_failed(module, e, false);
+        }
+        flushed.extend(call.emitted);
+    }
+
+    /// Counts and logs a failed `flush`; `discarded`: the instance was dropped.
+    pub(crate) fn flush_failed(&self, module: &ModuleInner, error: &CallError, discarded: bool) {
+        self.metrics.error(error.kind.label());
+        if discarded {
+            self.metrics.restart();
+        }
+        if module.blueprint.log.admit() {
+            tracing::warn!(
+                processor = &*module.blueprint.name,
+                kind = error.kind.label(),
+                discarded,
+                "flush failed, what the instance held is lost: {}",
+                error.message
+            );
+        }
+    }
+
+    /// Counts and logs a failed batch; `discarded`: the instance was dropped.
+    fn failed(&self, module: &ModuleInner, error: &CallError, discarded: bool) {
+        self.metrics.error(error.kind.label());
+        if discarded {
+            self.metrics.restart();
+        }
+        let backoff = match error.kind {
+            ErrorKind::ProcessError => None,
+            _ => self.health.failure(),
+        };
+        let processor = &*module.blueprint.name;
+        let kind = error.kind.label();
+        if module.blueprint.log.admit() {
+            let message = &error.message;
+            match module.on_error {
+                OnError::Pass => tracing::warn!(
+                    processor,
+                    kind,
+                    discarded,
+                    "processor failed, batch passed on unchanged (on_error: pass): {message}"
+                ),
+                OnError::Drop => tracing::error!(
+                    processor,
+                    kind,
+                    discarded,
+                    "processor failed, batch dropped (on_error: drop): {message}"
+                ),
+            }
+        }
+        if let Some(backoff) = backoff {
+            tracing::error!(
+                processor,
+                failures = self.health.consecutive(),
+                backoff_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+                "processor keeps failing: batches skip it (on_error applies) until the back-off ends"
+            );
+        }
+    }
+
+    /// The batch to forward after a failure, per `on_error`.
+    fn on_error(&self, module: &ModuleInner, payload: Payload) -> Option<Payload> {
+        match module.on_error {
+            OnError::Pass => Some(payload),
+            OnError::Drop => {
+                self.metrics.dropped(payload.signal(), payload.item_count());
+                None
+            }
+        }
+    }
+}
