@@ -18,6 +18,7 @@ mod operations;
 mod plaintext;
 mod python_interop;
 mod rotation;
+mod seed_000;
 mod shutdown;
 mod tls;
 mod tls_versions;

@@ -204,6 +204,8 @@ fn parse_component(
         (Section::Receivers, "otlp") => put!(receivers, Receiver::Otlp),
         (Section::Processors, "batch") => put!(processors, Processor::Batch),
         (Section::Processors, "memory_limiter") => put!(processors, Processor::MemoryLimiter),
+        (Section::Processors, "transform") => put!(processors, Processor::Transform),
+        (Section::Processors, "wasm") => put!(processors, Processor::Wasm),
         (Section::Exporters, "debug") => put!(exporters, Exporter::Debug),
         (Section::Exporters, "file") => put!(exporters, Exporter::File),
         (Section::Exporters, "nop") => {

@@ -45,7 +45,7 @@ impl Section {
     pub(crate) fn supported(self) -> &'static [&'static str] {
         match self {
             Section::Receivers => &["otlp"],
-            Section::Processors => &["batch", "memory_limiter"],
+            Section::Processors => &["batch", "memory_limiter", "transform", "wasm"],
             Section::Exporters => &["debug", "file", "nop"],
             Section::Connectors => &[],
             Section::Extensions => &["health_check", "basicauth", "bearertokenauth"],

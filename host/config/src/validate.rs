@@ -326,6 +326,35 @@ fn processor_settings(path: &str, processor: &Processor, errors: &mut Vec<Config
                 ));
             }
         }
+        Processor::Transform(t) => {
+            if let Some(mode) = &t.error_mode
+                && !["ignore", "silent", "propagate"].contains(&mode.as_str())
+            {
+                errors.push(ConfigError::new(
+                    format!("{path}.error_mode"),
+                    format!("{mode:?} is not an error mode (ignore, silent, propagate)"),
+                ));
+            }
+            if t.trace_statements.is_null()
+                && t.metric_statements.is_null()
+                && t.log_statements.is_null()
+            {
+                errors.push(ConfigError::new(
+                    path,
+                    "no statements: set trace_statements, metric_statements or log_statements",
+                ));
+            }
+            wasm_limits(&format!("{path}.limits"), &t.limits, errors);
+        }
+        Processor::Wasm(w) => {
+            if w.component.as_os_str().is_empty() {
+                errors.push(ConfigError::new(
+                    format!("{path}.component"),
+                    "must name a .wasm component file",
+                ));
+            }
+            wasm_limits(&format!("{path}.limits"), &w.limits, errors);
+        }
         Processor::MemoryLimiter(m) => {
             if m.check_interval.is_zero() {
                 errors.push(ConfigError::new(
@@ -354,6 +383,21 @@ fn processor_settings(path: &str, processor: &Processor, errors: &mut Vec<Config
                 ));
             }
         }
+    }
+}
+
+fn wasm_limits(path: &str, limits: &WasmLimits, errors: &mut Vec<ConfigError>) {
+    if limits.memory_mib == 0 || limits.memory_mib > 4096 {
+        errors.push(ConfigError::new(
+            format!("{path}.memory_mib"),
+            "must be between 1 and 4096",
+        ));
+    }
+    if limits.timeout.is_zero() {
+        errors.push(ConfigError::new(
+            format!("{path}.timeout"),
+            "must be greater than 0",
+        ));
     }
 }
 

@@ -72,7 +72,7 @@ fn unsupported_and_unknown_types_are_one_clear_line() {
         errs,
         vec![
             "bad.yaml: processors.tail_sampling: processor \"tail_sampling\": not supported yet".to_owned(),
-            "bad.yaml: processors.frobnicate: unknown processor type \"frobnicate\" (supported: batch, memory_limiter)"
+            "bad.yaml: processors.frobnicate: unknown processor type \"frobnicate\" (supported: batch, memory_limiter, transform, wasm)"
                 .to_owned(),
         ]
     );

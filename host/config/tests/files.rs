@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sluice_config::{ComponentId, Receiver, load, load_documents};
+use sluice_config::{ComponentId, Processor, Receiver, load, load_documents};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -51,17 +51,17 @@ fn seed_000_mtls_config_is_valid() {
 }
 
 #[test]
-fn seed_000_transform_config_names_the_one_missing_piece() {
-    // The transform processor is the WASM runtime issue's; until it lands this is the only error.
-    let err =
-        load(&[repo().join("tests/fixtures/seed-000/add-tags-collector-config.yaml")]).unwrap_err();
-    let messages: Vec<String> = err.0.iter().map(ToString::to_string).collect();
-    assert_eq!(messages.len(), 1, "{messages:?}");
-    assert!(
-        messages[0].ends_with(
-            "add-tags-collector-config.yaml: processors.transform/add_tags: processor \"transform\": not supported yet"
-        ),
-        "{messages:?}"
+fn seed_000_transform_config_is_valid_and_reaches_the_guest_as_json() {
+    let config =
+        load(&[repo().join("tests/fixtures/seed-000/add-tags-collector-config.yaml")]).unwrap();
+    let id = ComponentId::new("transform", Some("add_tags"));
+    let Some(Processor::Transform(transform)) = config.processors.get(&id) else {
+        panic!("transform/add_tags missing: {:?}", config.processors);
+    };
+    let json: serde_json::Value = serde_json::from_str(&transform.guest_config_json()).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"metric_statements": [{"context": "metric", "statements": ["set(attributes[\"env\"], \"dev\")"]}]})
     );
 }
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::app::App;
+use crate::app::signals::{Request, Signals};
 use crate::cli::{CertsArgs, LogFormat};
 
 /// `EX_USAGE` from sysexits.h: the config is invalid.
@@ -92,10 +93,30 @@ pub fn run(files: &[PathBuf], log_format: Option<LogFormat>, log_level: Option<&
                 return ExitCode::FAILURE;
             }
         };
-        crate::app::signals::wait_for_shutdown().await;
+        let mut app = app;
+        let mut signals = Signals::new();
+        while signals.next().await == Request::Reload {
+            reload(&mut app);
+        }
         app.shutdown(SHUTDOWN_GRACE).await;
         ExitCode::SUCCESS
     })
+}
+
+/// SIGHUP: read the config files again; an invalid config changes nothing (the Collector
+/// would exit; Sluice keeps running what it runs).
+fn reload(app: &mut App) {
+    let files = app.config_sources().to_vec();
+    match sluice_config::load(&files) {
+        Ok(config) => {
+            // Compiling a component takes tens of milliseconds: keep other tasks moving.
+            let swapped = tokio::task::block_in_place(|| app.reload(config));
+            tracing::info!(swapped = ?swapped.iter().map(ToString::to_string).collect::<Vec<_>>(), "config reloaded");
+        }
+        Err(errors) => {
+            tracing::error!("config reload failed, keeping the running config:\n{errors}");
+        }
+    }
 }
 
 fn join(files: &[PathBuf]) -> String {

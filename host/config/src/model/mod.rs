@@ -8,6 +8,7 @@ pub mod processors;
 pub mod receivers;
 pub mod service;
 pub mod tls;
+pub mod wasm;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ pub use processors::*;
 pub use receivers::*;
 pub use service::*;
 pub use tls::*;
+pub use wasm::*;
 
 /// A whole, validated Sluice configuration.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -49,6 +51,10 @@ pub enum Receiver {
 pub enum Processor {
     Batch(BatchSettings),
     MemoryLimiter(MemoryLimiterSettings),
+    /// The Collector's transform processor (OTTL), run by the built-in transform guest.
+    Transform(TransformSettings),
+    /// Any WebAssembly component built against `wit/processor.wit`.
+    Wasm(WasmSettings),
 }
 
 /// A configured exporter.

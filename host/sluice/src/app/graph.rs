@@ -15,6 +15,7 @@ use sluice_pipeline::{
 use sluice_receivers::SignalConsumers;
 
 use super::BuildError;
+use super::wasm::WasmProcessors;
 
 pub struct Graph {
     /// What each receiver feeds, per signal.
@@ -25,7 +26,12 @@ pub struct Graph {
     pub exporters: Vec<(ComponentId, Arc<dyn Consumer>)>,
 }
 
-pub fn build(config: &Config, metrics: &Metrics) -> Result<Graph, BuildError> {
+/// `wasm` must be given when a pipeline holds a WebAssembly processor (`transform`, `wasm`).
+pub fn build(
+    config: &Config,
+    metrics: &Metrics,
+    wasm: Option<&WasmProcessors>,
+) -> Result<Graph, BuildError> {
     let mut exporters: BTreeMap<ComponentId, Arc<dyn Consumer>> = BTreeMap::new();
     for pipeline in config.service.pipelines.values() {
         for id in &pipeline.exporters {
@@ -55,7 +61,7 @@ pub fn build(config: &Config, metrics: &Metrics) -> Result<Graph, BuildError> {
                 .processors
                 .get(id)
                 .ok_or_else(|| BuildError::Missing(id.to_string()))?;
-            head = processor(id, settings, head, metrics);
+            head = processor(id, settings, head, metrics, wasm)?;
         }
         for receiver in &pipeline.receivers {
             inputs
@@ -111,8 +117,13 @@ fn processor(
     settings: &Processor,
     next: Arc<dyn Consumer>,
     metrics: &Metrics,
-) -> Arc<dyn Consumer> {
-    match settings {
+    wasm: Option<&WasmProcessors>,
+) -> Result<Arc<dyn Consumer>, BuildError> {
+    let component_error = |message: String| BuildError::Component {
+        id: format!("processors.{id}"),
+        message,
+    };
+    Ok(match settings {
         Processor::Batch(s) => BatchProcessor::new(s, next),
         Processor::MemoryLimiter(s) => MemoryLimiter::new(
             s,
@@ -120,7 +131,16 @@ fn processor(
             Box::new(ProcessRss),
             metrics.processor(&id.to_string()),
         ),
-    }
+        Processor::Transform(_) | Processor::Wasm(_) => {
+            let wasm = wasm
+                .ok_or_else(|| component_error("the WebAssembly runtime is not running".into()))?;
+            let spec = WasmProcessors::spec(id, settings)
+                .unwrap_or_else(|| Err("not a WebAssembly processor".into()))
+                .map_err(component_error)?;
+            wasm.build(id, spec, next, metrics)
+                .map_err(component_error)?
+        }
+    })
 }
 
 /// The exporters of a pipeline, whose shutdown is left to the app: exporters are shared, so a

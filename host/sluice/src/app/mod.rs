@@ -6,21 +6,25 @@
 //! (batch processors), then exporters flush. Nothing acknowledged to a client is dropped.
 
 mod graph;
+pub mod guests;
 pub mod server;
 pub mod signals;
+mod wasm;
+mod watch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_config::{ComponentId, Config, Extension, Receiver};
+use sluice_config::{ComponentId, Config, Extension, Processor, Receiver};
 use sluice_pipeline::Consumer;
 use sluice_pipeline::metrics::Metrics;
 use sluice_receivers::RunningReceiver;
 
 use crate::extensions::health_check::{self, Health};
 use server::HttpServer;
+use wasm::WasmProcessors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -40,6 +44,11 @@ pub struct App {
     servers: Vec<HttpServer>,
     health: Health,
     metrics: Metrics,
+    wasm: Option<Arc<WasmProcessors>>,
+    /// Watches WebAssembly component files while the app runs.
+    _watcher: Option<notify::RecommendedWatcher>,
+    /// The config the app runs, to compare a reloaded one against.
+    config: Config,
 }
 
 impl App {
@@ -77,7 +86,22 @@ impl App {
             }
         }
 
-        let graph = graph::build(&config, &metrics)?;
+        let wasm = if config
+            .processors
+            .values()
+            .any(|p| matches!(p, Processor::Transform(_) | Processor::Wasm(_)))
+        {
+            Some(
+                WasmProcessors::new().map_err(|message| BuildError::Component {
+                    id: "processors".into(),
+                    message,
+                })?,
+            )
+        } else {
+            None
+        };
+        let graph = graph::build(&config, &metrics, wasm.as_deref())?;
+        let watcher = wasm.clone().and_then(watch::start);
         let mut receivers = Vec::new();
         for (id, consumers) in graph.inputs {
             let Some(Receiver::Otlp(settings)) = config.receivers.get(&id) else {
@@ -114,6 +138,9 @@ impl App {
             servers,
             health,
             metrics,
+            wasm,
+            _watcher: watcher,
+            config,
         })
     }
 
@@ -132,6 +159,50 @@ impl App {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Apply a reloaded, validated config: WebAssembly processors whose settings changed are
+    /// loaded and swapped (each only after its new version passed init and a smoke batch);
+    /// every other change is reported as needing a restart. Returns the swapped processors.
+    pub fn reload(&mut self, new: Config) -> Vec<ComponentId> {
+        let mut swapped = Vec::new();
+        for (id, settings) in &new.processors {
+            let Some(running) = self.config.processors.get(id) else {
+                continue;
+            };
+            if running == settings {
+                continue;
+            }
+            let (Some(wasm), Some(spec)) = (&self.wasm, WasmProcessors::spec(id, settings)) else {
+                continue;
+            };
+            match spec.and_then(|spec| wasm.redeploy(id, Some(spec))) {
+                Ok(()) => {
+                    self.config.processors.insert(id.clone(), settings.clone());
+                    swapped.push(id.clone());
+                }
+                Err(e) => tracing::error!(
+                    processor = %id,
+                    "reloaded settings rejected, the running version keeps serving: {e}"
+                ),
+            }
+        }
+        if new.receivers != self.config.receivers
+            || new.exporters != self.config.exporters
+            || new.extensions != self.config.extensions
+            || new.service != self.config.service
+            || new.processors != self.config.processors
+        {
+            tracing::warn!(
+                "the reloaded config changes more than WebAssembly processor settings: restart Sluice to apply the rest"
+            );
+        }
+        swapped
+    }
+
+    /// The files the running config was read from.
+    pub fn config_sources(&self) -> &[std::path::PathBuf] {
+        &self.config.sources
     }
 
     /// Stop accepting, finish in-flight requests, flush pipelines and exporters.

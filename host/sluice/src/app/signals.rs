@@ -1,26 +1,66 @@
-//! Waiting for SIGTERM or SIGINT.
+//! Process signals: SIGTERM and SIGINT stop Sluice, SIGHUP reloads its config.
 
-/// Resolves on the first SIGTERM or SIGINT (Ctrl-C).
-pub async fn wait_for_shutdown() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// What a signal asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    Shutdown,
+    Reload,
+}
+
+/// Listens for SIGTERM, SIGINT and SIGHUP.
+pub struct Signals {
+    term: Option<Signal>,
+    int: Option<Signal>,
+    hup: Option<Signal>,
+}
+
+impl Signals {
+    pub fn new() -> Signals {
+        let listen = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(s) => Some(s),
             Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
+                tracing::error!(error = %e, "cannot listen for {name}");
+                None
+            }
+        };
+        Signals {
+            term: listen(SignalKind::terminate(), "SIGTERM"),
+            int: listen(SignalKind::interrupt(), "SIGINT"),
+            hup: listen(SignalKind::hangup(), "SIGHUP"),
+        }
+    }
+
+    /// The next request.
+    pub async fn next(&mut self) -> Request {
+        async fn recv(s: &mut Option<Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
             }
         }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received: shutting down"),
-        () = term => tracing::info!("SIGTERM received: shutting down"),
+        tokio::select! {
+            () = recv(&mut self.term) => {
+                tracing::info!("SIGTERM received: shutting down");
+                Request::Shutdown
+            }
+            () = recv(&mut self.int) => {
+                tracing::info!("SIGINT received: shutting down");
+                Request::Shutdown
+            }
+            () = recv(&mut self.hup) => {
+                tracing::info!("SIGHUP received: reloading the config");
+                Request::Reload
+            }
+        }
+    }
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals::new()
     }
 }

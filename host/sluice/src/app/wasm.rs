@@ -1,0 +1,137 @@
+//! WebAssembly processors in the running app: building them from config (`transform` runs the
+//! built-in transform guest, `wasm` any component), and hot swapping them when their component
+//! file changes or a reloaded config changes their settings. A new version is compiled,
+//! initialised and smoke-tested off the hot path by `Runtime::load`; only then is it swapped in,
+//! and in-flight batches finish on the old one. A version that fails is logged and the old one
+//! keeps serving.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use sluice_config::{ComponentId, OnError, Processor, WasmLimits};
+use sluice_pipeline::Consumer;
+use sluice_pipeline::metrics::Metrics;
+use sluice_wasm::{ComponentSource, Limits, Module, ProcessorSpec, Runtime, WasmProcessor};
+
+use super::guests;
+
+/// Every WebAssembly processor instance, by processor id (a processor listed in two pipelines
+/// has two instances, as in the Collector; both are swapped together).
+pub struct WasmProcessors {
+    runtime: Runtime,
+    processors: Mutex<BTreeMap<ComponentId, Deployed>>,
+}
+
+struct Deployed {
+    spec: ProcessorSpec,
+    instances: Vec<Arc<WasmProcessor>>,
+}
+
+impl WasmProcessors {
+    pub fn new() -> Result<Arc<Self>, String> {
+        let runtime =
+            Runtime::new().map_err(|e| format!("cannot start the WebAssembly runtime: {e}"))?;
+        Ok(Arc::new(WasmProcessors {
+            runtime,
+            processors: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    /// The spec of a processor's settings, or `None` for processors that are not WebAssembly.
+    pub fn spec(id: &ComponentId, settings: &Processor) -> Option<Result<ProcessorSpec, String>> {
+        let (path, config_json, limits, on_error) = match settings {
+            Processor::Transform(t) => match guests::builtin("transform") {
+                Ok(path) => (path, t.guest_config_json(), &t.limits, t.on_error),
+                Err(e) => return Some(Err(e)),
+            },
+            Processor::Wasm(w) => (
+                w.component.clone(),
+                w.guest_config_json(),
+                &w.limits,
+                w.on_error,
+            ),
+            _ => return None,
+        };
+        Some(Ok(ProcessorSpec {
+            name: id.to_string(),
+            component: ComponentSource::Path(path),
+            config_json,
+            limits: limits_of(limits),
+            on_error: match on_error {
+                OnError::Pass => sluice_wasm::OnError::Pass,
+                OnError::Drop => sluice_wasm::OnError::Drop,
+            },
+        }))
+    }
+
+    /// Load and start one instance of a processor in front of `next`.
+    pub fn build(
+        &self,
+        id: &ComponentId,
+        spec: ProcessorSpec,
+        next: Arc<dyn Consumer>,
+        metrics: &Metrics,
+    ) -> Result<Arc<dyn Consumer>, String> {
+        let module = self.load(&spec)?;
+        let processor = WasmProcessor::new(&self.runtime, module, next, metrics);
+        let mut processors = self.processors.lock();
+        let deployed = processors.entry(id.clone()).or_insert_with(|| Deployed {
+            spec,
+            instances: Vec::new(),
+        });
+        deployed.instances.push(processor.clone());
+        Ok(processor)
+    }
+
+    fn load(&self, spec: &ProcessorSpec) -> Result<Module, String> {
+        let (module, warnings) = self.runtime.load(spec).map_err(|e| e.to_string())?;
+        for warning in warnings {
+            tracing::warn!(processor = %spec.name, "{warning}");
+        }
+        Ok(module)
+    }
+
+    /// Component files to watch, with the processors that use them.
+    pub fn watched_files(&self) -> Vec<(PathBuf, ComponentId)> {
+        self.processors
+            .lock()
+            .iter()
+            .filter_map(|(id, d)| match &d.spec.component {
+                ComponentSource::Path(p) => Some((p.clone(), id.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Load the processor again (its component file changed, or `spec` is its new settings)
+    /// and swap every instance to it. On failure nothing changes.
+    pub fn redeploy(&self, id: &ComponentId, spec: Option<ProcessorSpec>) -> Result<(), String> {
+        let spec = match spec {
+            Some(spec) => spec,
+            None => match self.processors.lock().get(id) {
+                Some(d) => d.spec.clone(),
+                None => return Err(format!("processor {id} is not running")),
+            },
+        };
+        let module = self.load(&spec)?;
+        let mut processors = self.processors.lock();
+        let Some(deployed) = processors.get_mut(id) else {
+            return Err(format!("processor {id} is not running"));
+        };
+        for instance in &deployed.instances {
+            instance.swap(module.clone());
+        }
+        deployed.spec = spec;
+        tracing::info!(processor = %id, "processor swapped to a new version");
+        Ok(())
+    }
+}
+
+fn limits_of(limits: &WasmLimits) -> Limits {
+    Limits {
+        memory_mib: limits.memory_mib,
+        timeout: limits.timeout,
+    }
+}
