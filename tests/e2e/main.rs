@@ -11,6 +11,7 @@ mod basic_auth;
 mod cli;
 mod compression;
 mod gzip_bomb;
+mod hot_swap;
 mod http_status;
 mod json;
 mod mtls;
