@@ -98,3 +98,38 @@ async fn certs_writes_a_working_set_with_private_keys() -> Result<()> {
     sluice.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_checks_ottl_statements_in_the_guest_and_accepts_seed_000() -> Result<()> {
+    let seed = workspace_root().join("tests/fixtures/seed-000/add-tags-collector-config.yaml");
+    let (status, stdout, stderr) = run(&["validate", "--config", &seed.to_string_lossy()]).await?;
+    ensure!(
+        status.code() == Some(0),
+        "seed 000: {status}\n{stdout}{stderr}"
+    );
+    ensure!(
+        stderr.contains("context: datapoint"),
+        "the seed's metric-context hint is missing: {stderr}"
+    );
+
+    let dir = tempfile::tempdir()?;
+    let broken = dir.path().join("broken-ottl.yaml");
+    std::fs::write(
+        &broken,
+        "receivers: {otlp: {protocols: {http: }}}\n\
+         processors: {transform: {trace_statements: ['set(attributes[\"a\"] \"b\")']}}\n\
+         exporters: {debug: }\n\
+         service: {pipelines: {traces: {receivers: [otlp], processors: [transform], exporters: [debug]}}}\n",
+    )?;
+    let (status, stdout, stderr) =
+        run(&["validate", "--config", &broken.to_string_lossy()]).await?;
+    ensure!(
+        status.code() == Some(64),
+        "broken OTTL must exit 64: {status}\n{stdout}{stderr}"
+    );
+    ensure!(
+        stderr.contains("processors.transform") && stderr.contains("column"),
+        "the error must name the processor and the column: {stderr}"
+    );
+    Ok(())
+}

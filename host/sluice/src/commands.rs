@@ -17,8 +17,17 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 pub fn validate(files: &[PathBuf]) -> ExitCode {
     match sluice_config::load(files) {
         Ok(config) => {
-            for warning in &config.warnings {
+            // WebAssembly processors validate their own config (OTTL statements...) in `init`.
+            let (problems, warnings) = crate::app::wasm::WasmProcessors::check(&config);
+            for warning in config.warnings.iter().chain(&warnings) {
                 eprintln!("warning: {warning}");
+            }
+            if !problems.is_empty() {
+                for problem in &problems {
+                    eprintln!("{}: {problem}", join(files));
+                }
+                eprintln!("{}: {} problem(s) found", join(files), problems.len());
+                return ExitCode::from(EXIT_INVALID_CONFIG);
             }
             println!("{}: valid", join(files));
             ExitCode::SUCCESS

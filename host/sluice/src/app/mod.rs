@@ -9,7 +9,7 @@ mod graph;
 pub mod guests;
 pub mod server;
 pub mod signals;
-mod wasm;
+pub mod wasm;
 mod watch;
 
 use std::collections::HashMap;

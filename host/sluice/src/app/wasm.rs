@@ -66,6 +66,39 @@ impl WasmProcessors {
         }))
     }
 
+    /// Check every WebAssembly processor of `config` as start-up would (compile, `init` with
+    /// its config, smoke batch) without running anything: `(problems, warnings)`, each naming
+    /// its processor. Used by `sluice validate`.
+    pub fn check(config: &sluice_config::Config) -> (Vec<String>, Vec<String>) {
+        let (mut problems, mut warnings) = (Vec::new(), Vec::new());
+        let specs: Vec<_> = config
+            .processors
+            .iter()
+            .filter_map(|(id, p)| Self::spec(id, p).map(|spec| (id, spec)))
+            .collect();
+        if specs.is_empty() {
+            return (problems, warnings);
+        }
+        let runtime = match Runtime::new() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                return (
+                    vec![format!("cannot start the WebAssembly runtime: {e}")],
+                    warnings,
+                );
+            }
+        };
+        for (id, spec) in specs {
+            match spec.and_then(|spec| runtime.load(&spec).map_err(|e| e.to_string())) {
+                Ok((_, w)) => {
+                    warnings.extend(w.into_iter().map(|w| format!("processors.{id}: {w}")))
+                }
+                Err(e) => problems.push(format!("processors.{id}: {e}")),
+            }
+        }
+        (problems, warnings)
+    }
+
     /// Load and start one instance of a processor in front of `next`.
     pub fn build(
         &self,
