@@ -134,7 +134,7 @@ async fn watch(limiter: Weak<MemoryLimiter>, every: Duration) {
 impl Consumer for MemoryLimiter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         if self.is_refusing() {
-            self.metrics.dropped(batch.payload.signal(), 0);
+            // Not a drop: the receiver counts the items as refused and the client retries.
             return Err(ConsumeError::Refused {
                 reason: "memory limit reached (memory_limiter)".into(),
                 retry_after: Some(Duration::from_secs(1)),
