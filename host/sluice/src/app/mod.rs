@@ -30,10 +30,20 @@ use wasm::WasmProcessors;
 pub enum BuildError {
     #[error("component {0} is referenced but not configured")]
     Missing(String),
-    #[error("{id}: {message}")]
+    /// A component failed to start. `message` usually names its own YAML path already (the
+    /// crates' errors do); `id` is printed only when it does not.
+    #[error("{}", prefixed(id, message))]
     Component { id: String, message: String },
     #[error(transparent)]
     Serve(#[from] server::ServeError),
+}
+
+fn prefixed(id: &str, message: &str) -> String {
+    if message.starts_with(id) {
+        message.to_owned()
+    } else {
+        format!("{id}: {message}")
+    }
 }
 
 /// A running Sluice.
