@@ -10,13 +10,17 @@ use sluice_tests::process::{run, workspace_root};
 use sluice_tests::{Export, Protocol, Setup, Via};
 
 #[tokio::test(flavor = "multi_thread")]
-async fn validate_accepts_dev_config() -> Result<()> {
-    let dev = workspace_root().join("config/dev.yaml");
-    let (status, stdout, stderr) = run(&["validate", "--config", &dev.to_string_lossy()]).await?;
-    ensure!(
-        status.code() == Some(0),
-        "validate config/dev.yaml: {status}\n{stdout}{stderr}"
-    );
+async fn validate_accepts_every_shipped_config() -> Result<()> {
+    // Every shipped environment, guests' init included (OTTL statements are checked).
+    for env in ["dev", "staging", "prod", "mtls"] {
+        let file = workspace_root().join(format!("config/{env}.yaml"));
+        let (status, stdout, stderr) =
+            run(&["validate", "--config", &file.to_string_lossy()]).await?;
+        ensure!(
+            status.code() == Some(0),
+            "validate config/{env}.yaml: {status}\n{stdout}{stderr}"
+        );
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 mod basic_auth;
 mod cli;
 mod compression;
+mod environments;
 mod gzip_bomb;
 mod hot_swap;
 mod http_status;
