@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use prometheus_client::metrics::gauge::Gauge;
 use sluice_pipeline::metrics::Metrics;
+use sluice_pipeline::{MemoryProbe, ProcessRss};
 
 /// Gauges refreshed before every scrape.
 #[derive(Clone)]
@@ -45,19 +46,13 @@ impl ProcessMetrics {
 
     pub fn refresh(&self) {
         self.uptime.set(self.started.elapsed().as_secs_f64());
-        if let Some(rss) = rss_bytes() {
+        if let Some(rss) = ProcessRss.used_bytes() {
             self.rss.set(i64::try_from(rss).unwrap_or(i64::MAX));
         }
         if let Some(cpu) = cpu_seconds() {
             self.cpu.set(cpu);
         }
     }
-}
-
-fn rss_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
 }
 
 fn cpu_seconds() -> Option<f64> {
