@@ -86,7 +86,7 @@ pub fn server_authenticator(
         Extension::BearerTokenAuth(settings) => {
             Some(Arc::new(BearerTokenAuth::load(settings, owner)?))
         }
-        Extension::HealthCheck(_) => None,
+        Extension::HealthCheck(_) | Extension::FileStorage(_) => None,
     })
 }
 

@@ -208,12 +208,16 @@ fn parse_component(
         (Section::Processors, "wasm") => put!(processors, Processor::Wasm),
         (Section::Exporters, "debug") => put!(exporters, Exporter::Debug),
         (Section::Exporters, "file") => put!(exporters, Exporter::File),
+        (Section::Exporters, "otlp" | "otlp_grpc") => put!(exporters, Exporter::OtlpGrpc),
+        (Section::Exporters, "otlphttp" | "otlp_http") => put!(exporters, Exporter::OtlpHttp),
+        (Section::Exporters, "loki") => put!(exporters, Exporter::Loki),
         (Section::Exporters, "nop") => {
             config.exporters.insert(id, Exporter::Nop);
         }
         (Section::Extensions, "health_check") => put!(extensions, Extension::HealthCheck),
         (Section::Extensions, "basicauth") => put!(extensions, Extension::BasicAuth),
         (Section::Extensions, "bearertokenauth") => put!(extensions, Extension::BearerTokenAuth),
+        (Section::Extensions, "file_storage") => put!(extensions, Extension::FileStorage),
         _ => errors.push(ConfigError::new(
             path,
             format!("{} {:?}: not supported yet", section.noun(), id.kind()),

@@ -46,9 +46,17 @@ impl Section {
         match self {
             Section::Receivers => &["otlp"],
             Section::Processors => &["batch", "memory_limiter", "transform", "wasm"],
-            Section::Exporters => &["debug", "file", "nop"],
+            Section::Exporters => &[
+                "debug",
+                "file",
+                "nop",
+                "otlp",
+                "otlp_grpc",
+                "otlphttp",
+                "otlp_http",
+            ],
             Section::Connectors => &[],
-            Section::Extensions => &["health_check", "basicauth", "bearertokenauth"],
+            Section::Extensions => &["health_check", "basicauth", "bearertokenauth", "file_storage"],
         }
     }
 
@@ -96,10 +104,6 @@ impl Section {
                 "tailsampling",
             ],
             Section::Exporters => &[
-                "otlp",
-                "otlp_grpc",
-                "otlphttp",
-                "otlp_http",
                 "prometheus",
                 "prometheusremotewrite",
                 "loki",
@@ -126,7 +130,6 @@ impl Section {
             Section::Extensions => &[
                 "pprof",
                 "zpages",
-                "file_storage",
                 "oauth2client",
                 "oidc",
                 "headers_setter",

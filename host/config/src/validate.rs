@@ -19,14 +19,7 @@ pub(crate) fn validate(config: &Config, declared: &Declared, errors: &mut Vec<Co
         processor_settings(&format!("processors.{id}"), processor, errors);
     }
     for (id, exporter) in &config.exporters {
-        if let Exporter::File(file) = exporter
-            && file.path.as_os_str().is_empty()
-        {
-            errors.push(ConfigError::new(
-                format!("exporters.{id}.path"),
-                "must not be empty",
-            ));
-        }
+        exporter_settings(config, declared, &format!("exporters.{id}"), exporter, errors);
     }
     for (id, extension) in &config.extensions {
         extension_settings(&format!("extensions.{id}"), extension, errors);
@@ -431,5 +424,177 @@ fn extension_settings(path: &str, extension: &Extension, errors: &mut Vec<Config
                 errors.push(ConfigError::new(path, "set token, tokens or filename"));
             }
         }
+        Extension::FileStorage(f) => {
+            if f.directory.as_os_str().is_empty() {
+                errors.push(ConfigError::new(
+                    format!("{path}.directory"),
+                    "must not be empty",
+                ));
+            }
+        }
+    }
+}
+
+fn exporter_settings(
+    config: &Config,
+    declared: &Declared,
+    path: &str,
+    exporter: &Exporter,
+    errors: &mut Vec<ConfigError>,
+) {
+    let url = |field: &str, value: &str, errors: &mut Vec<ConfigError>| {
+        if !(value.starts_with("http://") || value.starts_with("https://")) {
+            errors.push(ConfigError::new(
+                format!("{path}.{field}"),
+                format!("{value:?} is not an http:// or https:// URL"),
+            ));
+        }
+    };
+    let client_tls = |tls: &TlsClientSettings, errors: &mut Vec<ConfigError>| {
+        tls_versions(&format!("{path}.tls"), tls.min_version, tls.max_version, errors);
+        let cert = tls.cert_file.is_some() || tls.cert_pem.is_some();
+        let key = tls.key_file.is_some() || tls.key_pem.is_some();
+        if cert != key {
+            errors.push(ConfigError::new(
+                format!("{path}.tls"),
+                "a client certificate needs both cert_file and key_file",
+            ));
+        }
+    };
+    match exporter {
+        Exporter::File(file) if file.path.as_os_str().is_empty() => {
+            errors.push(ConfigError::new(format!("{path}.path"), "must not be empty"));
+        }
+        Exporter::OtlpGrpc(s) => {
+            if s.endpoint.is_empty() {
+                errors.push(ConfigError::new(
+                    format!("{path}.endpoint"),
+                    "must be set (host:port or https://host:port)",
+                ));
+            }
+            client_tls(&s.tls, errors);
+        }
+        Exporter::OtlpHttp(s) => {
+            if let Some(e) = &s.endpoint {
+                url("endpoint", e, errors);
+            }
+            for (field, value) in [
+                ("traces_endpoint", &s.traces_endpoint),
+                ("metrics_endpoint", &s.metrics_endpoint),
+                ("logs_endpoint", &s.logs_endpoint),
+            ] {
+                if let Some(v) = value {
+                    url(field, v, errors);
+                }
+            }
+            if s.endpoint.is_none()
+                && s.traces_endpoint.is_none()
+                && s.metrics_endpoint.is_none()
+                && s.logs_endpoint.is_none()
+            {
+                errors.push(ConfigError::new(
+                    format!("{path}.endpoint"),
+                    "must be set (e.g. https://backend:4318)",
+                ));
+            }
+            client_tls(&s.tls, errors);
+        }
+        Exporter::Loki(s) => {
+            url("endpoint", &s.endpoint, errors);
+            client_tls(&s.tls, errors);
+        }
+        _ => {}
+    }
+    if let Some(auth) = exporter.auth() {
+        client_authenticator(
+            config,
+            declared,
+            &format!("{path}.auth.authenticator"),
+            &auth.authenticator,
+            errors,
+        );
+    }
+    if let Some((queue, retry)) = exporter.delivery() {
+        if queue.enabled && (queue.num_consumers == 0 || queue.queue_size == 0) {
+            errors.push(ConfigError::new(
+                format!("{path}.sending_queue"),
+                "num_consumers and queue_size must be at least 1",
+            ));
+        }
+        if retry.enabled && (retry.multiplier < 1.0 || !(0.0..=1.0).contains(&retry.randomization_factor)) {
+            errors.push(ConfigError::new(
+                format!("{path}.retry_on_failure"),
+                "multiplier must be at least 1 and randomization_factor between 0 and 1",
+            ));
+        }
+        if let Some(storage) = &queue.storage {
+            let p = format!("{path}.sending_queue.storage");
+            match config.extensions.get(storage) {
+                None if declared.contains("extensions", storage) => {}
+                None => errors.push(ConfigError::new(
+                    p,
+                    format!(
+                        "storage \"{storage}\" is not defined in extensions (defined: {})",
+                        ids(&config.extensions)
+                    ),
+                )),
+                Some(Extension::FileStorage(_)) => {
+                    if !config.service.extensions.contains(storage) {
+                        errors.push(ConfigError::new(
+                            p.clone(),
+                            format!("storage \"{storage}\" must also be enabled: add it to service.extensions"),
+                        ));
+                    }
+                    if !queue.enabled {
+                        errors.push(ConfigError::new(
+                            p,
+                            "storage needs the queue: set sending_queue.enabled: true",
+                        ));
+                    }
+                }
+                Some(_) => errors.push(ConfigError::new(
+                    p,
+                    format!("\"{storage}\" is not a file_storage extension"),
+                )),
+            }
+        }
+    }
+}
+
+/// An exporter's `auth.authenticator`: a client-side `basicauth` or `bearertokenauth`.
+fn client_authenticator(
+    config: &Config,
+    declared: &Declared,
+    path: &str,
+    id: &ComponentId,
+    errors: &mut Vec<ConfigError>,
+) {
+    match config.extensions.get(id) {
+        None if declared.contains("extensions", id) => {}
+        None => errors.push(ConfigError::new(
+            path,
+            format!("authenticator \"{id}\" is not defined in extensions (defined: {})", ids(&config.extensions)),
+        )),
+        Some(Extension::BasicAuth(BasicAuthSettings { client_auth: None, .. })) => {
+            errors.push(ConfigError::new(
+                path,
+                format!("\"{id}\" has no client_auth: section, so an exporter cannot use it"),
+            ))
+        }
+        Some(Extension::BearerTokenAuth(b)) if b.token.is_none() && b.filename.is_none() => {
+            errors.push(ConfigError::new(
+                path,
+                format!("\"{id}\" needs token: or filename: to be used by an exporter"),
+            ))
+        }
+        Some(Extension::BasicAuth(_) | Extension::BearerTokenAuth(_)) => {
+            if !config.service.extensions.contains(id) {
+                errors.push(ConfigError::new(
+                    path,
+                    format!("authenticator \"{id}\" must also be enabled: add it to service.extensions"),
+                ));
+            }
+        }
+        Some(_) => errors.push(ConfigError::new(path, format!("\"{id}\" is not an authenticator"))),
     }
 }

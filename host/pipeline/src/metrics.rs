@@ -27,6 +27,12 @@ struct ExporterLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    exporter: String,
+    data_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ProcessorLabels {
     processor: String,
 }
@@ -148,6 +154,10 @@ pub struct Metrics {
     receiver_refused: PerSignal<ReceiverLabels>,
     exporter_sent: PerSignal<ExporterLabels>,
     exporter_failed: PerSignal<ExporterLabels>,
+    exporter_enqueue_failed: PerSignal<ExporterLabels>,
+    exporter_queue_size: Family<QueueLabels, Gauge>,
+    exporter_queue_capacity: Family<QueueLabels, Gauge>,
+    exporter_retried: PerSignal<ExporterLabels>,
     processor_dropped: PerSignal<ProcessorLabels>,
     memory_limiter_refusing: Family<ProcessorLabels, Gauge>,
     /// `sluice_*` metrics, encoded after the `otelcol_*` ones.
@@ -170,6 +180,10 @@ impl Metrics {
             receiver_refused: PerSignal::default(),
             exporter_sent: PerSignal::default(),
             exporter_failed: PerSignal::default(),
+            exporter_enqueue_failed: PerSignal::default(),
+            exporter_queue_size: Family::default(),
+            exporter_queue_capacity: Family::default(),
+            exporter_retried: PerSignal::default(),
             processor_dropped: PerSignal::default(),
             memory_limiter_refusing: Family::default(),
             sluice_registry: Arc::default(),
@@ -195,6 +209,21 @@ impl Metrics {
             "exporter_send_failed",
             "Items that failed to be sent to destination:",
         );
+        m.exporter_enqueue_failed.register(
+            &mut registry,
+            "exporter_enqueue_failed",
+            "Items refused because the sending queue was full:",
+        );
+        registry.register(
+            "exporter_queue_size",
+            "Requests in the sending queue",
+            m.exporter_queue_size.clone(),
+        );
+        registry.register(
+            "exporter_queue_capacity",
+            "Capacity of the sending queue, in requests",
+            m.exporter_queue_capacity.clone(),
+        );
         m.processor_dropped.register(
             &mut registry,
             "processor_dropped",
@@ -208,6 +237,11 @@ impl Metrics {
         *m.registry.lock() = registry;
         let mut sluice_registry = Registry::with_prefix("sluice");
         m.wasm.register(&mut sluice_registry);
+        m.exporter_retried.register(
+            &mut sluice_registry,
+            "exporter_retried",
+            "Items whose export failed with a retryable error and was tried again:",
+        );
         *m.sluice_registry.lock() = sluice_registry;
         m
     }
@@ -245,9 +279,23 @@ impl Metrics {
         let labels = ExporterLabels {
             exporter: exporter.to_owned(),
         };
+        let queue = |family: &Family<QueueLabels, Gauge>| {
+            Signal::ALL.map(|s| {
+                family
+                    .get_or_create(&QueueLabels {
+                        exporter: exporter.to_owned(),
+                        data_type: s.to_string(),
+                    })
+                    .clone()
+            })
+        };
         ExporterMetrics {
             sent: Signal::ALL.map(|s| self.exporter_sent.get(s, &labels)),
             failed: Signal::ALL.map(|s| self.exporter_failed.get(s, &labels)),
+            enqueue_failed: Signal::ALL.map(|s| self.exporter_enqueue_failed.get(s, &labels)),
+            retried: Signal::ALL.map(|s| self.exporter_retried.get(s, &labels)),
+            queue_size: queue(&self.exporter_queue_size),
+            queue_capacity: queue(&self.exporter_queue_capacity),
         }
     }
 
@@ -316,9 +364,29 @@ impl ReceiverMetrics {
 pub struct ExporterMetrics {
     sent: [Counter; 3],
     failed: [Counter; 3],
+    enqueue_failed: [Counter; 3],
+    retried: [Counter; 3],
+    queue_size: [Gauge; 3],
+    queue_capacity: [Gauge; 3],
 }
 
 impl ExporterMetrics {
+    /// Items refused because the sending queue was full (`otelcol_exporter_enqueue_failed_*`).
+    pub fn enqueue_failed(&self, signal: Signal, items: usize) {
+        self.enqueue_failed[index(signal)].inc_by(items as u64);
+    }
+
+    /// Items of a request that is tried again after a retryable failure (`sluice_exporter_retried_*`).
+    pub fn retried(&self, signal: Signal, items: usize) {
+        self.retried[index(signal)].inc_by(items as u64);
+    }
+
+    /// Current length and capacity (in requests) of the signal's sending queue.
+    pub fn set_queue(&self, signal: Signal, size: usize, capacity: usize) {
+        self.queue_size[index(signal)].set(size as i64);
+        self.queue_capacity[index(signal)].set(capacity as i64);
+    }
+
     pub fn sent(&self, signal: Signal, items: usize) {
         self.sent[index(signal)].inc_by(items as u64);
     }

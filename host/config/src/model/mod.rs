@@ -2,6 +2,7 @@
 //! defaults. Parsing and cross-checks live in [`crate::load`] and [`crate::validate`].
 
 pub mod auth;
+pub mod exporter_helper;
 pub mod exporters;
 pub mod extensions;
 pub mod processors;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Deserializer};
 use crate::id::{ComponentId, Signal};
 
 pub use auth::*;
+pub use exporter_helper::*;
 pub use exporters::*;
 pub use extensions::*;
 pub use processors::*;
@@ -62,6 +64,12 @@ pub enum Processor {
 pub enum Exporter {
     Debug(DebugSettings),
     File(FileSettings),
+    /// `otlp` / `otlp_grpc`.
+    OtlpGrpc(OtlpGrpcExporterSettings),
+    /// `otlphttp` / `otlp_http`.
+    OtlpHttp(OtlpHttpExporterSettings),
+    /// Loki's push API.
+    Loki(LokiExporterSettings),
     /// Discards everything (benchmarks, tests).
     Nop,
 }
@@ -72,6 +80,7 @@ pub enum Extension {
     HealthCheck(HealthCheckSettings),
     BasicAuth(BasicAuthSettings),
     BearerTokenAuth(BearerTokenAuthSettings),
+    FileStorage(FileStorageSettings),
 }
 
 impl Processor {
@@ -81,8 +90,31 @@ impl Processor {
 }
 
 impl Exporter {
-    pub fn supports(&self, _signal: Signal) -> bool {
-        true
+    pub fn supports(&self, signal: Signal) -> bool {
+        match self {
+            Exporter::Loki(_) => signal == Signal::Logs,
+            _ => true,
+        }
+    }
+
+    /// The `sending_queue` and `retry_on_failure` of a network exporter.
+    pub fn delivery(&self) -> Option<(&QueueSettings, &RetrySettings)> {
+        match self {
+            Exporter::OtlpGrpc(s) => Some((&s.sending_queue, &s.retry_on_failure)),
+            Exporter::OtlpHttp(s) => Some((&s.sending_queue, &s.retry_on_failure)),
+            Exporter::Loki(s) => Some((&s.sending_queue, &s.retry_on_failure)),
+            _ => None,
+        }
+    }
+
+    /// The `auth:` reference of a network exporter.
+    pub fn auth(&self) -> Option<&AuthReference> {
+        match self {
+            Exporter::OtlpGrpc(s) => s.auth.as_ref(),
+            Exporter::OtlpHttp(s) => s.auth.as_ref(),
+            Exporter::Loki(s) => s.auth.as_ref(),
+            _ => None,
+        }
     }
 }
 
