@@ -7,10 +7,12 @@
 //! Process-mode tests (`shutdown`, `cli`) need the `sluice` binary built first:
 //! `cargo build --workspace --all-targets && cargo test --workspace`.
 
+mod alert_rules;
 mod basic_auth;
 mod cli;
 mod compression;
 mod environments;
+mod export;
 mod gzip_bomb;
 mod hot_swap;
 mod http_status;
@@ -22,5 +24,6 @@ mod python_interop;
 mod rotation;
 mod seed_000;
 mod shutdown;
+mod span_metrics;
 mod tls;
 mod tls_versions;

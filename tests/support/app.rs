@@ -101,6 +101,21 @@ impl Setup {
         self
     }
 
+    /// Define exporter `id` and make it the only exporter of every pipeline.
+    pub fn export_to(&mut self, id: &str, settings: Value) -> &mut Setup {
+        self.config["exporters"][id] = settings;
+        for signal in ["traces", "metrics", "logs"] {
+            self.config["service"]["pipelines"][signal]["exporters"] = json!([id]);
+        }
+        self
+    }
+
+    /// Set the exporters of one pipeline (`traces`, `metrics`, `logs`).
+    pub fn pipeline_exporters(&mut self, pipeline: &str, ids: &[&str]) -> &mut Setup {
+        self.config["service"]["pipelines"][pipeline]["exporters"] = json!(ids);
+        self
+    }
+
     /// The health check extension on `127.0.0.1:0` (self metrics are always on, also port 0).
     pub fn health_check(&mut self) -> &mut Setup {
         self.extension("health_check", json!({ "endpoint": "127.0.0.1:0" }))
@@ -226,6 +241,15 @@ impl Sluice {
                 ))
             }
         }
+    }
+
+    /// The self-metrics exposition text.
+    pub async fn self_metrics(&self) -> Result<String> {
+        let addr = self.metrics.context("no self-metrics address")?;
+        let response = crate::http::Client::plaintext(addr)
+            .send(&crate::http::Request::get("/metrics"))
+            .await?;
+        Ok(response.text())
     }
 
     /// The app, for metrics and the like.

@@ -250,3 +250,58 @@ fn id<const N: usize>(n: u64) -> Vec<u8> {
     bytes[0] = 0x5a;
     bytes.to_vec()
 }
+
+/// One span of [`service_spans`]: its duration, whether it failed, and its trace.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanSpec {
+    pub duration_ms: u64,
+    pub error: bool,
+    /// Spans with the same `trace` number share a trace id (unique to this process).
+    pub trace: u64,
+}
+
+/// Server spans of service `service`, one per spec, all named `{operation}`, starting now.
+pub fn service_spans(
+    service: &str,
+    operation: &str,
+    specs: &[SpanSpec],
+) -> ExportTraceServiceRequest {
+    let base = NEXT.fetch_add(specs.len() as u64 + 1, Ordering::Relaxed);
+    let trace_base = base << 20;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(T0, |d| d.as_nanos() as u64);
+    let spans = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| Span {
+            trace_id: id::<16>(trace_base + spec.trace),
+            span_id: id::<8>(base + i as u64),
+            name: operation.to_owned(),
+            kind: span::SpanKind::Server as i32,
+            start_time_unix_nano: now,
+            end_time_unix_nano: now + spec.duration_ms * 1_000_000,
+            status: spec
+                .error
+                .then(|| opentelemetry_proto::tonic::trace::v1::Status {
+                    code: opentelemetry_proto::tonic::trace::v1::status::StatusCode::Error as i32,
+                    message: "failed".into(),
+                }),
+            ..Default::default()
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", string(service))],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                scope: scope(),
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}

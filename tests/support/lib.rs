@@ -9,15 +9,18 @@
 //! in parallel. Waits are bounded polls ([`poll`]), not fixed sleeps.
 
 pub mod app;
+pub mod backend;
 pub mod certs;
 pub mod export;
 pub mod fake;
 pub mod grpc;
 pub mod htpasswd;
 pub mod http;
+pub mod loki;
 pub mod memory;
 pub mod output;
 pub mod process;
+pub mod prometheus;
 pub mod python;
 
 use std::future::Future;
@@ -58,4 +61,25 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Sum of the samples of metric `name` (exact name, e.g. `otelcol_exporter_sent_spans_total`)
+/// whose label set contains every `key="value"` in `labels`, in a Prometheus text exposition.
+pub fn metric_sum(exposition: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, label_text) = match series.split_once('{') {
+                Some((metric, rest)) => (metric, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let wanted = metric == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| label_text.contains(&format!("{k}=\"{v}\"")));
+            wanted.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
 }

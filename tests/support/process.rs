@@ -114,6 +114,12 @@ impl Process {
         Ok(())
     }
 
+    /// SIGKILL (kill -9): no drain, no flush; wait for it to be gone.
+    pub async fn kill(&mut self) -> Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
     /// Wait (at most `within`) for the process to exit.
     pub async fn wait(&mut self, within: Duration) -> Result<ExitStatus> {
         match tokio::time::timeout(within, self.child.wait()).await {

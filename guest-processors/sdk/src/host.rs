@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::Signal;
 use crate::otlp::Batch;
 
 /// Severity of a guest log line.
@@ -50,6 +51,14 @@ pub fn log(level: Level, message: &str) {
 /// Call it from `process_*` or `flush` only.
 pub fn emit<B: Batch>(batch: &B) -> Result<(), EmitError> {
     imp::emit(B::SIGNAL, batch.encode_to_vec())
+}
+
+/// Sends `bytes`, already the OTLP protobuf encoding of `signal`'s request message, downstream
+/// like [`emit`]. For processors that write their output directly instead of building the
+/// message types first (span metrics encode thousands of data points per flush). Bytes the
+/// host cannot decode are refused with [`EmitError::Malformed`].
+pub fn emit_encoded(signal: Signal, bytes: Vec<u8>) -> Result<(), EmitError> {
+    imp::emit(signal, bytes)
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -75,7 +75,7 @@ pub mod bindings {
 pub use prost;
 
 pub use config::ConfigProblem;
-pub use host::{EmitError, Level, emit, log};
+pub use host::{EmitError, Level, emit, emit_encoded, log};
 pub use processor::{Error, Init, Outcome, Processor, RequestContext, Signal};
 
 /// Logging shorthands: `sluice_guest_sdk::logs::warn("...")`.

@@ -206,11 +206,20 @@ fn parse_component(
         (Section::Processors, "memory_limiter") => put!(processors, Processor::MemoryLimiter),
         (Section::Processors, "transform") => put!(processors, Processor::Transform),
         (Section::Processors, "wasm") => put!(processors, Processor::Wasm),
+        (Section::Processors, "probabilistic_sampler") => {
+            put!(processors, Processor::ProbabilisticSampler)
+        }
+        (Section::Processors, "tail_sampling") => put!(processors, Processor::TailSampling),
+        (Section::Connectors, "spanmetrics") => put!(connectors, Connector::SpanMetrics),
         (Section::Exporters, "debug") => put!(exporters, Exporter::Debug),
         (Section::Exporters, "file") => put!(exporters, Exporter::File),
         (Section::Exporters, "otlp" | "otlp_grpc") => put!(exporters, Exporter::OtlpGrpc),
         (Section::Exporters, "otlphttp" | "otlp_http") => put!(exporters, Exporter::OtlpHttp),
         (Section::Exporters, "loki") => put!(exporters, Exporter::Loki),
+        (Section::Exporters, "prometheus") => put!(exporters, Exporter::Prometheus),
+        (Section::Exporters, "prometheusremotewrite") => {
+            put!(exporters, Exporter::PrometheusRemoteWrite)
+        }
         (Section::Exporters, "nop") => {
             config.exporters.insert(id, Exporter::Nop);
         }

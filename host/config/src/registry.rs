@@ -45,7 +45,14 @@ impl Section {
     pub(crate) fn supported(self) -> &'static [&'static str] {
         match self {
             Section::Receivers => &["otlp"],
-            Section::Processors => &["batch", "memory_limiter", "transform", "wasm"],
+            Section::Processors => &[
+                "batch",
+                "memory_limiter",
+                "transform",
+                "wasm",
+                "probabilistic_sampler",
+                "tail_sampling",
+            ],
             Section::Exporters => &[
                 "debug",
                 "file",
@@ -54,9 +61,17 @@ impl Section {
                 "otlp_grpc",
                 "otlphttp",
                 "otlp_http",
+                "loki",
+                "prometheus",
+                "prometheusremotewrite",
             ],
-            Section::Connectors => &[],
-            Section::Extensions => &["health_check", "basicauth", "bearertokenauth", "file_storage"],
+            Section::Connectors => &["spanmetrics"],
+            Section::Extensions => &[
+                "health_check",
+                "basicauth",
+                "bearertokenauth",
+                "file_storage",
+            ],
         }
     }
 
@@ -88,8 +103,6 @@ impl Section {
                 "attributes",
                 "resource",
                 "resourcedetection",
-                "tail_sampling",
-                "probabilistic_sampler",
                 "spanmetrics",
                 "k8sattributes",
                 "groupbytrace",
@@ -104,9 +117,6 @@ impl Section {
                 "tailsampling",
             ],
             Section::Exporters => &[
-                "prometheus",
-                "prometheusremotewrite",
-                "loki",
                 "kafka",
                 "zipkin",
                 "jaeger",
@@ -118,7 +128,6 @@ impl Section {
                 "datadog",
             ],
             Section::Connectors => &[
-                "spanmetrics",
                 "count",
                 "forward",
                 "routing",

@@ -10,6 +10,7 @@ use crate::model::*;
 
 pub(crate) fn validate(config: &Config, declared: &Declared, errors: &mut Vec<ConfigError>) {
     pipelines(config, declared, errors);
+    connectors(config, errors);
     service_extensions(config, declared, errors);
     for (id, receiver) in &config.receivers {
         let Receiver::Otlp(otlp) = receiver;
@@ -19,7 +20,13 @@ pub(crate) fn validate(config: &Config, declared: &Declared, errors: &mut Vec<Co
         processor_settings(&format!("processors.{id}"), processor, errors);
     }
     for (id, exporter) in &config.exporters {
-        exporter_settings(config, declared, &format!("exporters.{id}"), exporter, errors);
+        exporter_settings(
+            config,
+            declared,
+            &format!("exporters.{id}"),
+            exporter,
+            errors,
+        );
     }
     for (id, extension) in &config.extensions {
         extension_settings(&format!("extensions.{id}"), extension, errors);
@@ -84,7 +91,13 @@ fn pipelines(config: &Config, declared: &Declared, errors: &mut Vec<ConfigError>
             &pipeline.receivers,
             "receivers",
             "receiver",
-            &|id| config.receivers.get(id).map(|r| r.supports(signal)),
+            &|id| {
+                config
+                    .receivers
+                    .get(id)
+                    .map(|r| r.supports(signal))
+                    .or_else(|| config.connectors.get(id).map(|c| c.produces(signal)))
+            },
             ids(&config.receivers),
         );
         check(
@@ -98,9 +111,32 @@ fn pipelines(config: &Config, declared: &Declared, errors: &mut Vec<ConfigError>
             &pipeline.exporters,
             "exporters",
             "exporter",
-            &|id| config.exporters.get(id).map(|e| e.supports(signal)),
+            &|id| {
+                config
+                    .exporters
+                    .get(id)
+                    .map(|e| e.supports(signal))
+                    .or_else(|| config.connectors.get(id).map(|c| c.consumes(signal)))
+            },
             ids(&config.exporters),
         );
+    }
+}
+
+/// A connector must be the exporter of one pipeline and the receiver of another, as in the
+/// Collector.
+fn connectors(config: &Config, errors: &mut Vec<ConfigError>) {
+    for id in config.connectors.keys() {
+        let pipelines = config.service.pipelines.values();
+        let exported = pipelines.clone().any(|p| p.exporters.contains(id));
+        let received = pipelines.clone().any(|p| p.receivers.contains(id));
+        if !(exported && received) {
+            errors.push(ConfigError::new(
+                format!("connectors.{id}"),
+                "a connector must be listed as an exporter of one pipeline and as a receiver of \
+                 another (e.g. traces: {exporters: [spanmetrics]}, metrics: {receivers: [spanmetrics]})",
+            ));
+        }
     }
 }
 
@@ -339,6 +375,24 @@ fn processor_settings(path: &str, processor: &Processor, errors: &mut Vec<Config
             }
             wasm_limits(&format!("{path}.limits"), &t.limits, errors);
         }
+        Processor::ProbabilisticSampler(g) => {
+            wasm_limits(&format!("{path}.limits"), &g.limits, errors);
+        }
+        Processor::TailSampling(t) => {
+            if t.policies.is_empty() {
+                errors.push(ConfigError::new(
+                    format!("{path}.policies"),
+                    "no policies: add at least one (e.g. {name: all, type: always_sample})",
+                ));
+            }
+            if t.num_traces == 0 {
+                errors.push(ConfigError::new(
+                    format!("{path}.num_traces"),
+                    "must be greater than 0",
+                ));
+            }
+            wasm_limits(&format!("{path}.limits"), &t.limits, errors);
+        }
         Processor::Wasm(w) => {
             if w.component.as_os_str().is_empty() {
                 errors.push(ConfigError::new(
@@ -451,7 +505,12 @@ fn exporter_settings(
         }
     };
     let client_tls = |tls: &TlsClientSettings, errors: &mut Vec<ConfigError>| {
-        tls_versions(&format!("{path}.tls"), tls.min_version, tls.max_version, errors);
+        tls_versions(
+            &format!("{path}.tls"),
+            tls.min_version,
+            tls.max_version,
+            errors,
+        );
         let cert = tls.cert_file.is_some() || tls.cert_pem.is_some();
         let key = tls.key_file.is_some() || tls.key_pem.is_some();
         if cert != key {
@@ -463,7 +522,10 @@ fn exporter_settings(
     };
     match exporter {
         Exporter::File(file) if file.path.as_os_str().is_empty() => {
-            errors.push(ConfigError::new(format!("{path}.path"), "must not be empty"));
+            errors.push(ConfigError::new(
+                format!("{path}.path"),
+                "must not be empty",
+            ));
         }
         Exporter::OtlpGrpc(s) => {
             if s.endpoint.is_empty() {
@@ -503,6 +565,16 @@ fn exporter_settings(
             url("endpoint", &s.endpoint, errors);
             client_tls(&s.tls, errors);
         }
+        Exporter::PrometheusRemoteWrite(s) => {
+            url("endpoint", &s.endpoint, errors);
+            client_tls(&s.tls, errors);
+        }
+        Exporter::Prometheus(s) => {
+            endpoint(&format!("{path}.endpoint"), &s.endpoint, errors);
+            if let Some(tls) = &s.tls {
+                server_tls(&format!("{path}.tls"), tls, errors);
+            }
+        }
         _ => {}
     }
     if let Some(auth) = exporter.auth() {
@@ -514,17 +586,20 @@ fn exporter_settings(
             errors,
         );
     }
-    if let Some((queue, retry)) = exporter.delivery() {
+    if let Some(retry) = exporter.retry()
+        && retry.enabled
+        && (retry.multiplier < 1.0 || !(0.0..=1.0).contains(&retry.randomization_factor))
+    {
+        errors.push(ConfigError::new(
+            format!("{path}.retry_on_failure"),
+            "multiplier must be at least 1 and randomization_factor between 0 and 1",
+        ));
+    }
+    if let Some(queue) = exporter.sending_queue() {
         if queue.enabled && (queue.num_consumers == 0 || queue.queue_size == 0) {
             errors.push(ConfigError::new(
                 format!("{path}.sending_queue"),
                 "num_consumers and queue_size must be at least 1",
-            ));
-        }
-        if retry.enabled && (retry.multiplier < 1.0 || !(0.0..=1.0).contains(&retry.randomization_factor)) {
-            errors.push(ConfigError::new(
-                format!("{path}.retry_on_failure"),
-                "multiplier must be at least 1 and randomization_factor between 0 and 1",
             ));
         }
         if let Some(storage) = &queue.storage {
@@ -573,28 +648,35 @@ fn client_authenticator(
         None if declared.contains("extensions", id) => {}
         None => errors.push(ConfigError::new(
             path,
-            format!("authenticator \"{id}\" is not defined in extensions (defined: {})", ids(&config.extensions)),
+            format!(
+                "authenticator \"{id}\" is not defined in extensions (defined: {})",
+                ids(&config.extensions)
+            ),
         )),
-        Some(Extension::BasicAuth(BasicAuthSettings { client_auth: None, .. })) => {
-            errors.push(ConfigError::new(
-                path,
-                format!("\"{id}\" has no client_auth: section, so an exporter cannot use it"),
-            ))
-        }
-        Some(Extension::BearerTokenAuth(b)) if b.token.is_none() && b.filename.is_none() => {
-            errors.push(ConfigError::new(
+        Some(Extension::BasicAuth(BasicAuthSettings {
+            client_auth: None, ..
+        })) => errors.push(ConfigError::new(
+            path,
+            format!("\"{id}\" has no client_auth: section, so an exporter cannot use it"),
+        )),
+        Some(Extension::BearerTokenAuth(b)) if b.token.is_none() && b.filename.is_none() => errors
+            .push(ConfigError::new(
                 path,
                 format!("\"{id}\" needs token: or filename: to be used by an exporter"),
-            ))
-        }
+            )),
         Some(Extension::BasicAuth(_) | Extension::BearerTokenAuth(_)) => {
             if !config.service.extensions.contains(id) {
                 errors.push(ConfigError::new(
                     path,
-                    format!("authenticator \"{id}\" must also be enabled: add it to service.extensions"),
+                    format!(
+                        "authenticator \"{id}\" must also be enabled: add it to service.extensions"
+                    ),
                 ));
             }
         }
-        Some(_) => errors.push(ConfigError::new(path, format!("\"{id}\" is not an authenticator"))),
+        Some(_) => errors.push(ConfigError::new(
+            path,
+            format!("\"{id}\" is not an authenticator"),
+        )),
     }
 }

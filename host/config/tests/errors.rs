@@ -66,13 +66,13 @@ fn undefined_references_are_named() {
 fn unsupported_and_unknown_types_are_one_clear_line() {
     let errs = errors(&format!(
         "receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: }}\n\
-         processors: {{tail_sampling: {{}}, frobnicate: {{}}}}\n{PIPELINE}"
+         processors: {{groupbytrace: {{}}, frobnicate: {{}}}}\n{PIPELINE}"
     ));
     assert_eq!(
         errs,
         vec![
-            "bad.yaml: processors.tail_sampling: processor \"tail_sampling\": not supported yet".to_owned(),
-            "bad.yaml: processors.frobnicate: unknown processor type \"frobnicate\" (supported: batch, memory_limiter, transform, wasm)"
+            "bad.yaml: processors.groupbytrace: processor \"groupbytrace\": not supported yet".to_owned(),
+            "bad.yaml: processors.frobnicate: unknown processor type \"frobnicate\" (supported: batch, memory_limiter, transform, wasm, probabilistic_sampler, tail_sampling)"
                 .to_owned(),
         ]
     );

@@ -1,6 +1,7 @@
 //! The data plane contract of Sluice: what flows between stages ([`Batch`]: an OTLP payload and
 //! the [`RequestContext`] it arrived with), how a stage accepts it ([`Consumer`]), and the stages
-//! that need no plugin: batching, memory limiting and fan-out.
+//! that need no plugin: batching, memory limiting, fan-out, the exporters' sending queue and the
+//! buffering half of tail sampling.
 //!
 //! Acknowledgement rule: a receiver answers its client with success only after
 //! [`Consumer::consume`] returned `Ok`. Every stage that returns `Ok` before the data has reached
@@ -14,7 +15,9 @@ mod fanout;
 mod memory_limiter;
 pub mod metrics;
 mod payload;
+pub mod queue;
 mod split;
+pub mod tail_sampling;
 
 use std::time::Duration;
 
@@ -23,7 +26,9 @@ pub use context::{AuthInfo, RequestContext, Transport};
 pub use fanout::Fanout;
 pub use memory_limiter::{MemoryLimiter, MemoryProbe, ProcessRss};
 pub use payload::{Batch, Payload, data_point_count};
+pub use queue::{QueueError, QueueOptions, SendingQueue};
 pub use sluice_config::Signal;
+pub use tail_sampling::{TailSampler, TailSamplerOptions};
 
 /// Why a stage did not take a batch. Receivers map it to the protocol's status.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -43,6 +43,12 @@ struct ProcessorErrorLabels {
     kind: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SampledLabels {
+    processor: String,
+    sampled: String,
+}
+
 fn call_duration_histogram() -> Histogram {
     // 50 µs … ~1.2 s
     Histogram::new(exponential_buckets(0.000_05, 2.5, 12))
@@ -87,6 +93,59 @@ impl WasmFamilies {
             "processor_instance_restarts",
             "WebAssembly processor instances discarded (after a trap or above the memory high-water mark) and created again",
             self.restarts.clone(),
+        );
+    }
+}
+
+/// The families of the `tail_sampling` processor: the Collector's names where it has the
+/// metric (`otelcol_processor_tail_sampling_*`), `sluice_processor_tail_sampling_*` otherwise.
+#[derive(Clone, Default)]
+struct TailSamplingFamilies {
+    traces_on_memory: Family<ProcessorLabels, Gauge>,
+    traces_sampled: Family<SampledLabels, Counter>,
+    decided_too_early: Family<ProcessorLabels, Counter>,
+    late_spans: Family<SampledLabels, Counter>,
+    new_traces: Family<ProcessorLabels, Counter>,
+    spans_on_memory: Family<ProcessorLabels, Gauge>,
+    decider_errors: Family<ProcessorLabels, Counter>,
+}
+
+impl TailSamplingFamilies {
+    fn register(&self, otelcol: &mut Registry, sluice: &mut Registry) {
+        otelcol.register(
+            "processor_tail_sampling_sampling_traces_on_memory",
+            "Traces buffered or being decided by the tail sampling processor",
+            self.traces_on_memory.clone(),
+        );
+        otelcol.register(
+            "processor_tail_sampling_global_count_traces_sampled",
+            "Traces decided by the tail sampling processor, sampled or not",
+            self.traces_sampled.clone(),
+        );
+        otelcol.register(
+            "processor_tail_sampling_sampling_trace_dropped_too_early",
+            "Traces decided before decision_wait because num_traces or the span bound was reached (Sluice decides them early instead of dropping them)",
+            self.decided_too_early.clone(),
+        );
+        otelcol.register(
+            "processor_tail_sampling_early_releases_from_cache_decision",
+            "Spans that arrived after their trace was decided and followed that decision",
+            self.late_spans.clone(),
+        );
+        otelcol.register(
+            "processor_tail_sampling_new_trace_id_received",
+            "Traces the tail sampling processor started buffering",
+            self.new_traces.clone(),
+        );
+        sluice.register(
+            "processor_tail_sampling_spans_on_memory",
+            "Spans buffered by the tail sampling processor",
+            self.spans_on_memory.clone(),
+        );
+        sluice.register(
+            "processor_tail_sampling_decider_errors",
+            "Failed calls to the tail sampling policy evaluator (their traces were sent on as sampled)",
+            self.decider_errors.clone(),
         );
     }
 }
@@ -163,6 +222,7 @@ pub struct Metrics {
     /// `sluice_*` metrics, encoded after the `otelcol_*` ones.
     sluice_registry: Arc<Mutex<Registry>>,
     wasm: WasmFamilies,
+    tail_sampling: TailSamplingFamilies,
 }
 
 impl Default for Metrics {
@@ -188,6 +248,7 @@ impl Metrics {
             memory_limiter_refusing: Family::default(),
             sluice_registry: Arc::default(),
             wasm: WasmFamilies::new(),
+            tail_sampling: TailSamplingFamilies::default(),
         };
         m.receiver_accepted.register(
             &mut registry,
@@ -234,8 +295,10 @@ impl Metrics {
             "1 while the memory limiter refuses data",
             m.memory_limiter_refusing.clone(),
         );
-        *m.registry.lock() = registry;
         let mut sluice_registry = Registry::with_prefix("sluice");
+        m.tail_sampling
+            .register(&mut registry, &mut sluice_registry);
+        *m.registry.lock() = registry;
         m.wasm.register(&mut sluice_registry);
         m.exporter_retried.register(
             &mut sluice_registry,
@@ -258,6 +321,35 @@ impl Metrics {
             duration: self.wasm.duration.get_or_create(&labels).clone(),
             restarts: self.wasm.restarts.get_or_create(&labels).clone(),
             errors: self.wasm.errors.clone(),
+        }
+    }
+
+    /// Metrics of one `tail_sampling` processor.
+    pub fn tail_sampling(&self, processor: &str) -> TailSamplingMetrics {
+        let labels = ProcessorLabels {
+            processor: processor.to_owned(),
+        };
+        let f = &self.tail_sampling;
+        let by_decision = |family: &Family<SampledLabels, Counter>| {
+            [false, true].map(|sampled| {
+                family
+                    .get_or_create(&SampledLabels {
+                        processor: processor.to_owned(),
+                        sampled: sampled.to_string(),
+                    })
+                    .clone()
+            })
+        };
+        TailSamplingMetrics {
+            processor: processor.to_owned(),
+            traces_on_memory: f.traces_on_memory.get_or_create(&labels).clone(),
+            spans_on_memory: f.spans_on_memory.get_or_create(&labels).clone(),
+            traces_sampled: by_decision(&f.traces_sampled),
+            decided_too_early: f.decided_too_early.get_or_create(&labels).clone(),
+            late_spans: by_decision(&f.late_spans),
+            new_traces: f.new_traces.get_or_create(&labels).clone(),
+            decider_errors: f.decider_errors.get_or_create(&labels).clone(),
+            lost: self.processor_dropped.get(Signal::Traces, &labels),
         }
     }
 
@@ -471,5 +563,103 @@ impl WasmProcessorMetrics {
     /// Instance restarts so far.
     pub fn restarts(&self) -> u64 {
         self.restarts.get()
+    }
+}
+
+/// Metrics of one `tail_sampling` processor. Counters indexed by decision are `[not sampled,
+/// sampled]`.
+#[derive(Clone, Debug)]
+pub struct TailSamplingMetrics {
+    processor: String,
+    traces_on_memory: Gauge,
+    spans_on_memory: Gauge,
+    traces_sampled: [Counter; 2],
+    decided_too_early: Counter,
+    late_spans: [Counter; 2],
+    new_traces: Counter,
+    decider_errors: Counter,
+    lost: Counter,
+}
+
+impl TailSamplingMetrics {
+    /// The processor's component id (for logs).
+    pub fn processor(&self) -> &str {
+        &self.processor
+    }
+
+    /// Traces and spans held now.
+    pub fn set_on_memory(&self, traces: usize, spans: usize) {
+        self.traces_on_memory.set(traces as i64);
+        self.spans_on_memory.set(spans as i64);
+    }
+
+    /// `traces` decided `sampled` or not.
+    pub fn decided(&self, sampled: bool, traces: usize) {
+        self.traces_sampled[usize::from(sampled)].inc_by(traces as u64);
+    }
+
+    /// `traces` decided before `decision_wait` because a bound was reached.
+    pub fn decided_too_early(&self, traces: usize) {
+        self.decided_too_early.inc_by(traces as u64);
+    }
+
+    /// `spans` that arrived after their trace's decision and followed it.
+    pub fn late_spans(&self, sampled: bool, spans: usize) {
+        self.late_spans[usize::from(sampled)].inc_by(spans as u64);
+    }
+
+    /// `traces` seen for the first time.
+    pub fn new_traces(&self, traces: usize) {
+        self.new_traces.inc_by(traces as u64);
+    }
+
+    /// One failed call to the policy evaluator.
+    pub fn decider_error(&self) {
+        self.decider_errors.inc();
+    }
+
+    /// `spans` of sampled traces that could not be delivered (`otelcol_processor_dropped_spans`).
+    pub fn lost(&self, spans: usize) {
+        self.lost.inc_by(spans as u64);
+    }
+
+    /// Traces held now (for tests and logs).
+    pub fn traces_on_memory(&self) -> i64 {
+        self.traces_on_memory.get()
+    }
+
+    /// Spans held now.
+    pub fn spans_on_memory(&self) -> i64 {
+        self.spans_on_memory.get()
+    }
+
+    /// Traces decided `sampled` or not so far.
+    pub fn decided_count(&self, sampled: bool) -> u64 {
+        self.traces_sampled[usize::from(sampled)].get()
+    }
+
+    /// Traces decided early so far.
+    pub fn decided_too_early_count(&self) -> u64 {
+        self.decided_too_early.get()
+    }
+
+    /// Late spans handled by their trace's decision so far.
+    pub fn late_spans_count(&self, sampled: bool) -> u64 {
+        self.late_spans[usize::from(sampled)].get()
+    }
+
+    /// Traces seen for the first time so far.
+    pub fn new_traces_count(&self) -> u64 {
+        self.new_traces.get()
+    }
+
+    /// Failed decider calls so far.
+    pub fn decider_errors_count(&self) -> u64 {
+        self.decider_errors.get()
+    }
+
+    /// Spans lost so far.
+    pub fn lost_count(&self) -> u64 {
+        self.lost.get()
     }
 }

@@ -9,6 +9,12 @@ use sluice_pipeline::RequestContext;
 use crate::processor::Shared;
 use crate::routes::deliver;
 
+/// A flush emits everything a guest accumulated (span metrics: thousands of series), so it
+/// gets ten times the per-call deadline, and at least one second.
+pub(crate) fn flush_deadline(call_timeout: Duration) -> Duration {
+    (call_timeout * 10).max(Duration::from_secs(1))
+}
+
 impl Shared {
     /// Flushes idle instances and, when `keep`, returns them to the pool; otherwise retires
     /// them (shutdown).
@@ -24,7 +30,7 @@ impl Shared {
                     continue;
                 }
                 let call = instance.flush(
-                    module.blueprint.limits.timeout,
+                    flush_deadline(module.blueprint.limits.timeout),
                     shared.routes.routable(None),
                 );
                 if let Err(e) = &call.result {

@@ -83,6 +83,30 @@ impl WasmProcessor {
         metrics: &Metrics,
     ) -> Arc<Self> {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        Self::with_instances(runtime, module, next, routes, metrics, workers)
+    }
+
+    /// A processor whose guest keeps state that must not be split across instances (a span
+    /// metrics accumulator: two instances would each count part of the spans and report two
+    /// different cumulative series). One instance serves every call, one call at a time.
+    pub fn single_instance(
+        runtime: &Runtime,
+        module: Module,
+        next: Arc<dyn Consumer>,
+        routes: EmitRoutes,
+        metrics: &Metrics,
+    ) -> Arc<Self> {
+        Self::with_instances(runtime, module, next, routes, metrics, 1)
+    }
+
+    fn with_instances(
+        runtime: &Runtime,
+        module: Module,
+        next: Arc<dyn Consumer>,
+        routes: EmitRoutes,
+        metrics: &Metrics,
+        workers: usize,
+    ) -> Arc<Self> {
         let shared = Arc::new(Shared {
             _runtime: runtime.clone(),
             metrics: metrics.wasm_processor(module.name()),
@@ -313,7 +337,10 @@ impl Shared {
         mut instance: Instance,
         flushed: &mut Vec<Payload>,
     ) {
-        let call = instance.flush(module.blueprint.limits.timeout, self.routes.routable(None));
+        let call = instance.flush(
+            crate::flush::flush_deadline(module.blueprint.limits.timeout),
+            self.routes.routable(None),
+        );
         if let Err(e) = &call.result {
             self.flush_failed(module, e, false);
         }

@@ -5,8 +5,11 @@ pub mod auth;
 pub mod exporter_helper;
 pub mod exporters;
 pub mod extensions;
+pub mod guest;
 pub mod processors;
+pub mod prometheus;
 pub mod receivers;
+pub mod sampling;
 pub mod service;
 pub mod tls;
 pub mod wasm;
@@ -22,8 +25,11 @@ pub use auth::*;
 pub use exporter_helper::*;
 pub use exporters::*;
 pub use extensions::*;
+pub use guest::*;
 pub use processors::*;
+pub use prometheus::*;
 pub use receivers::*;
+pub use sampling::*;
 pub use service::*;
 pub use tls::*;
 pub use wasm::*;
@@ -34,6 +40,7 @@ pub struct Config {
     pub receivers: BTreeMap<ComponentId, Receiver>,
     pub processors: BTreeMap<ComponentId, Processor>,
     pub exporters: BTreeMap<ComponentId, Exporter>,
+    pub connectors: BTreeMap<ComponentId, Connector>,
     pub extensions: BTreeMap<ComponentId, Extension>,
     pub service: ServiceSettings,
     /// The files this config was read from, in merge order.
@@ -57,9 +64,38 @@ pub enum Processor {
     Transform(TransformSettings),
     /// Any WebAssembly component built against `wit/processor.wit`.
     Wasm(WasmSettings),
+    /// The Collector's probabilistic sampler, run by the built-in guest.
+    ProbabilisticSampler(BuiltinGuestSettings),
+    /// Tail sampling: traces buffered natively, policies evaluated by the built-in guest.
+    TailSampling(TailSamplingSettings),
+}
+
+/// A configured connector: the exporter of one pipeline and the receiver of another.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Connector {
+    /// Span metrics (traces in, metrics out), run by the built-in guest.
+    SpanMetrics(BuiltinGuestSettings),
+}
+
+impl Connector {
+    /// Whether the connector can be the exporter of a `signal` pipeline.
+    pub fn consumes(&self, signal: Signal) -> bool {
+        match self {
+            Connector::SpanMetrics(_) => signal == Signal::Traces,
+        }
+    }
+
+    /// Whether the connector can be the receiver of a `signal` pipeline.
+    pub fn produces(&self, signal: Signal) -> bool {
+        match self {
+            Connector::SpanMetrics(_) => signal == Signal::Metrics,
+        }
+    }
 }
 
 /// A configured exporter.
+// Built once per config load; boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Exporter {
     Debug(DebugSettings),
@@ -70,6 +106,10 @@ pub enum Exporter {
     OtlpHttp(OtlpHttpExporterSettings),
     /// Loki's push API.
     Loki(LokiExporterSettings),
+    /// A Prometheus scrape endpoint.
+    Prometheus(PrometheusExporterSettings),
+    /// Prometheus remote write 1.0.
+    PrometheusRemoteWrite(RemoteWriteExporterSettings),
     /// Discards everything (benchmarks, tests).
     Nop,
 }
@@ -84,8 +124,12 @@ pub enum Extension {
 }
 
 impl Processor {
-    pub fn supports(&self, _signal: Signal) -> bool {
-        true
+    pub fn supports(&self, signal: Signal) -> bool {
+        match self {
+            Processor::TailSampling(_) => signal == Signal::Traces,
+            Processor::ProbabilisticSampler(_) => signal != Signal::Metrics,
+            _ => true,
+        }
     }
 }
 
@@ -93,16 +137,37 @@ impl Exporter {
     pub fn supports(&self, signal: Signal) -> bool {
         match self {
             Exporter::Loki(_) => signal == Signal::Logs,
+            Exporter::Prometheus(_) | Exporter::PrometheusRemoteWrite(_) => {
+                signal == Signal::Metrics
+            }
             _ => true,
         }
     }
 
-    /// The `sending_queue` and `retry_on_failure` of a network exporter.
-    pub fn delivery(&self) -> Option<(&QueueSettings, &RetrySettings)> {
+    /// The sending queue in front of a network exporter (`sending_queue`; for remote write
+    /// `remote_write_queue`, with one consumer so that samples stay in order).
+    pub fn sending_queue(&self) -> Option<QueueSettings> {
         match self {
-            Exporter::OtlpGrpc(s) => Some((&s.sending_queue, &s.retry_on_failure)),
-            Exporter::OtlpHttp(s) => Some((&s.sending_queue, &s.retry_on_failure)),
-            Exporter::Loki(s) => Some((&s.sending_queue, &s.retry_on_failure)),
+            Exporter::OtlpGrpc(s) => Some(s.sending_queue.clone()),
+            Exporter::OtlpHttp(s) => Some(s.sending_queue.clone()),
+            Exporter::Loki(s) => Some(s.sending_queue.clone()),
+            Exporter::PrometheusRemoteWrite(s) => Some(QueueSettings {
+                enabled: s.remote_write_queue.enabled,
+                num_consumers: 1,
+                queue_size: s.remote_write_queue.queue_size,
+                ..QueueSettings::default()
+            }),
+            _ => None,
+        }
+    }
+
+    /// `retry_on_failure` of a network exporter.
+    pub fn retry(&self) -> Option<&RetrySettings> {
+        match self {
+            Exporter::OtlpGrpc(s) => Some(&s.retry_on_failure),
+            Exporter::OtlpHttp(s) => Some(&s.retry_on_failure),
+            Exporter::Loki(s) => Some(&s.retry_on_failure),
+            Exporter::PrometheusRemoteWrite(s) => Some(&s.retry_on_failure),
             _ => None,
         }
     }
@@ -113,6 +178,7 @@ impl Exporter {
             Exporter::OtlpGrpc(s) => s.auth.as_ref(),
             Exporter::OtlpHttp(s) => s.auth.as_ref(),
             Exporter::Loki(s) => s.auth.as_ref(),
+            Exporter::PrometheusRemoteWrite(s) => s.auth.as_ref(),
             _ => None,
         }
     }

@@ -5,29 +5,31 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sluice_config::{ComponentId, Config, Exporter, PipelineId, Processor, Signal};
-use sluice_exporters::debug::DebugExporter;
-use sluice_exporters::file::FileExporter;
+use sluice_config::{ComponentId, Config, Connector, Processor, Signal};
 use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{
-    Batch, BatchProcessor, ConsumeError, Consumer, Fanout, MemoryLimiter, ProcessRss,
+    Batch, BatchProcessor, ConsumeError, Consumer, Fanout, MemoryLimiter, ProcessRss, TailSampler,
 };
 use sluice_receivers::SignalConsumers;
+use sluice_wasm::EmitRoutes;
 
 use super::BuildError;
-use super::wasm::WasmProcessors;
+use super::wasm::{Instances, WasmProcessors};
 
 pub struct Graph {
     /// What each receiver feeds, per signal.
     pub inputs: BTreeMap<ComponentId, SignalConsumers>,
-    /// The head of each pipeline; shutting it down flushes its processors.
-    pub pipelines: Vec<(PipelineId, Arc<dyn Consumer>)>,
+    /// The head of each pipeline and every connector, in the order they must be shut down:
+    /// pipelines that feed a connector, then the connectors (their last output goes to the
+    /// pipelines after them), then the other pipelines. Shutting a pipeline down flushes its
+    /// processors.
+    pub pipelines: Vec<(String, Arc<dyn Consumer>)>,
     /// Every exporter once, shut down after all pipelines flushed.
     pub exporters: Vec<(ComponentId, Arc<dyn Consumer>)>,
 }
 
 /// `wasm` must be given when a pipeline holds a WebAssembly processor (`transform`, `wasm`).
-pub fn build(
+pub async fn build(
     config: &Config,
     metrics: &Metrics,
     wasm: Option<&WasmProcessors>,
@@ -35,25 +37,44 @@ pub fn build(
     let mut exporters: BTreeMap<ComponentId, Arc<dyn Consumer>> = BTreeMap::new();
     for pipeline in config.service.pipelines.values() {
         for id in &pipeline.exporters {
-            if exporters.contains_key(id) {
+            if exporters.contains_key(id) || config.connectors.contains_key(id) {
                 continue;
             }
             let settings = config
                 .exporters
                 .get(id)
                 .ok_or_else(|| BuildError::Missing(id.to_string()))?;
-            exporters.insert(id.clone(), exporter(id, settings, metrics)?);
+            exporters.insert(
+                id.clone(),
+                super::exporters::build(id, settings, config, metrics).await?,
+            );
         }
+    }
+
+    // Connectors: the exporter of some pipelines, the receiver of others. Their output is
+    // bound once the pipelines they feed exist.
+    let mut connectors: BTreeMap<ComponentId, (Arc<dyn Consumer>, Arc<LateBound>)> =
+        BTreeMap::new();
+    for (id, settings) in &config.connectors {
+        let output = Arc::new(LateBound::default());
+        let consumer = connector(id, settings, output.clone(), metrics, wasm)?;
+        connectors.insert(id.clone(), (consumer, output));
     }
 
     let mut inputs: BTreeMap<ComponentId, BTreeMap<Signal, Vec<Arc<dyn Consumer>>>> =
         BTreeMap::new();
-    let mut pipelines = Vec::new();
+    let mut connector_inputs: BTreeMap<ComponentId, Vec<Arc<dyn Consumer>>> = BTreeMap::new();
+    let (mut upstream, mut downstream) = (Vec::new(), Vec::new());
     for (pipeline_id, pipeline) in &config.service.pipelines {
         let outputs: Vec<Arc<dyn Consumer>> = pipeline
             .exporters
             .iter()
-            .filter_map(|id| exporters.get(id).cloned())
+            .filter_map(|id| {
+                exporters
+                    .get(id)
+                    .cloned()
+                    .or_else(|| connectors.get(id).map(|(c, _)| c.clone()))
+            })
             .collect();
         let mut head: Arc<dyn Consumer> = Arc::new(Detached(Fanout::of(outputs)));
         for id in pipeline.processors.iter().rev() {
@@ -64,6 +85,13 @@ pub fn build(
             head = processor(id, settings, head, metrics, wasm)?;
         }
         for receiver in &pipeline.receivers {
+            if connectors.contains_key(receiver) {
+                connector_inputs
+                    .entry(receiver.clone())
+                    .or_default()
+                    .push(head.clone());
+                continue;
+            }
             inputs
                 .entry(receiver.clone())
                 .or_default()
@@ -71,8 +99,22 @@ pub fn build(
                 .or_default()
                 .push(head.clone());
         }
-        pipelines.push((pipeline_id.clone(), head));
+        let feeds_connector = pipeline
+            .exporters
+            .iter()
+            .any(|id| connectors.contains_key(id));
+        let stage = (format!("pipeline {pipeline_id}"), head);
+        match feeds_connector {
+            true => upstream.push(stage),
+            false => downstream.push(stage),
+        }
     }
+    let mut pipelines = upstream;
+    for (id, (consumer, output)) in connectors {
+        output.bind(Fanout::of(connector_inputs.remove(&id).unwrap_or_default()));
+        pipelines.push((format!("connector {id}"), consumer));
+    }
+    pipelines.extend(downstream);
 
     let inputs = inputs
         .into_iter()
@@ -93,29 +135,37 @@ pub fn build(
     })
 }
 
-fn exporter(
+/// A connector: the span metrics guest takes traces (which end there: the pipeline's other
+/// exporters carry them on) and emits metrics to `output`.
+fn connector(
     id: &ComponentId,
-    settings: &Exporter,
+    settings: &Connector,
+    output: Arc<LateBound>,
     metrics: &Metrics,
+    wasm: Option<&WasmProcessors>,
 ) -> Result<Arc<dyn Consumer>, BuildError> {
-    Ok(match settings {
-        Exporter::Debug(s) => Arc::new(DebugExporter::new(id, s, metrics)),
-        Exporter::File(s) => {
-            Arc::new(
-                FileExporter::new(id, s, metrics).map_err(|e| BuildError::Component {
-                    id: format!("exporters.{id}"),
-                    message: e.to_string(),
-                })?,
-            )
-        }
-        Exporter::Nop => Arc::new(Nop(metrics.exporter(&id.to_string()))),
-        Exporter::OtlpGrpc(_) | Exporter::OtlpHttp(_) | Exporter::Loki(_) => {
-            return Err(BuildError::Component {
-                id: format!("exporters.{id}"),
-                message: "this exporter is being built (issue 4)".into(),
-            });
-        }
-    })
+    let component_error = |message: String| BuildError::Component {
+        id: format!("connectors.{id}"),
+        message,
+    };
+    let wasm =
+        wasm.ok_or_else(|| component_error("the WebAssembly runtime is not running".into()))?;
+    let spec = WasmProcessors::connector_spec(id, settings).map_err(component_error)?;
+    let routes = EmitRoutes {
+        metrics: Some(output),
+        ..EmitRoutes::default()
+    };
+    // One instance: the accumulated series must be whole, or two instances would report two
+    // different cumulative counts for one series.
+    wasm.build_with(
+        id,
+        spec,
+        Arc::new(Discard),
+        routes,
+        Instances::Single,
+        metrics,
+    )
+    .map_err(component_error)
 }
 
 fn processor(
@@ -137,7 +187,32 @@ fn processor(
             Box::new(ProcessRss),
             metrics.processor(&id.to_string()),
         ),
-        Processor::Transform(_) | Processor::Wasm(_) => {
+        Processor::TailSampling(s) => {
+            let wasm = wasm
+                .ok_or_else(|| component_error("the WebAssembly runtime is not running".into()))?;
+            let spec = WasmProcessors::spec(id, settings)
+                .unwrap_or_else(|| Err("not a WebAssembly processor".into()))
+                .map_err(component_error)?;
+            // The policy guest sits between the trace buffer and `next`: what it lets through
+            // is what was sampled. One instance, so rate-limiting budgets are whole.
+            TailSampler::new(
+                s,
+                next,
+                metrics.tail_sampling(&id.to_string()),
+                |recorder| {
+                    wasm.build_with(
+                        id,
+                        spec,
+                        recorder,
+                        EmitRoutes::default(),
+                        Instances::Single,
+                        metrics,
+                    )
+                },
+            )
+            .map_err(component_error)?
+        }
+        Processor::Transform(_) | Processor::Wasm(_) | Processor::ProbabilisticSampler(_) => {
             let wasm = wasm
                 .ok_or_else(|| component_error("the WebAssembly runtime is not running".into()))?;
             let spec = WasmProcessors::spec(id, settings)
@@ -160,14 +235,35 @@ impl Consumer for Detached {
     }
 }
 
-/// The `nop` exporter: counts and discards (benchmarks, tests).
-struct Nop(sluice_pipeline::metrics::ExporterMetrics);
+/// Where a connector's traces end: the pipeline's other exporters carry them on.
+struct Discard;
 
 #[async_trait::async_trait]
-impl Consumer for Nop {
-    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        self.0
-            .sent(batch.payload.signal(), batch.payload.item_count());
+impl Consumer for Discard {
+    async fn consume(&self, _batch: Batch) -> Result<(), ConsumeError> {
         Ok(())
+    }
+}
+
+/// A consumer bound after it is handed out: a connector's output, which is the head of
+/// pipelines built after the connector.
+#[derive(Default)]
+struct LateBound(std::sync::OnceLock<Arc<dyn Consumer>>);
+
+impl LateBound {
+    fn bind(&self, consumer: Arc<dyn Consumer>) {
+        let _ = self.0.set(consumer);
+    }
+}
+
+#[async_trait::async_trait]
+impl Consumer for LateBound {
+    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        match self.0.get() {
+            Some(consumer) => consumer.consume(batch).await,
+            None => Err(ConsumeError::refused(
+                "the connector's pipelines are not running yet",
+            )),
+        }
     }
 }

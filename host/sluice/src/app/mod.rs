@@ -5,6 +5,7 @@
 //! unavailable, receivers stop accepting and finish their in-flight requests, pipelines flush
 //! (batch processors), then exporters flush. Nothing acknowledged to a client is dropped.
 
+mod exporters;
 mod graph;
 pub mod guests;
 pub mod server;
@@ -49,7 +50,7 @@ fn prefixed(id: &str, message: &str) -> String {
 /// A running Sluice.
 pub struct App {
     receivers: Vec<(ComponentId, RunningReceiver)>,
-    pipelines: Vec<(sluice_config::PipelineId, Arc<dyn Consumer>)>,
+    pipelines: Vec<(String, Arc<dyn Consumer>)>,
     exporters: Vec<(ComponentId, Arc<dyn Consumer>)>,
     servers: Vec<HttpServer>,
     health: Health,
@@ -96,11 +97,16 @@ impl App {
             }
         }
 
-        let wasm = if config
-            .processors
-            .values()
-            .any(|p| matches!(p, Processor::Transform(_) | Processor::Wasm(_)))
-        {
+        let wasm = if !config.connectors.is_empty()
+            || config.processors.values().any(|p| {
+                matches!(
+                    p,
+                    Processor::Transform(_)
+                        | Processor::Wasm(_)
+                        | Processor::ProbabilisticSampler(_)
+                        | Processor::TailSampling(_)
+                )
+            }) {
             Some(
                 WasmProcessors::new().map_err(|message| BuildError::Component {
                     id: "processors".into(),
@@ -110,7 +116,7 @@ impl App {
         } else {
             None
         };
-        let graph = graph::build(&config, &metrics, wasm.as_deref())?;
+        let graph = graph::build(&config, &metrics, wasm.as_deref()).await?;
         let watcher = wasm.clone().and_then(watch::start);
         let mut receivers = Vec::new();
         for (id, consumers) in graph.inputs {

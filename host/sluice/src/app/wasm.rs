@@ -10,12 +10,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use sluice_config::{ComponentId, OnError, Processor, WasmLimits};
+use sluice_config::{ComponentId, Connector, OnError, Processor, WasmLimits};
 use sluice_pipeline::Consumer;
 use sluice_pipeline::metrics::Metrics;
-use sluice_wasm::{ComponentSource, Limits, Module, ProcessorSpec, Runtime, WasmProcessor};
+use sluice_wasm::{
+    ComponentSource, EmitRoutes, Limits, Module, ProcessorSpec, Runtime, WasmProcessor,
+};
 
 use super::guests;
+
+/// How many guest instances serve a processor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instances {
+    /// One per worker thread (stateless guests: transform, samplers).
+    Pool,
+    /// Exactly one, so the guest's state is whole (span metrics, rate-limiting policies).
+    Single,
+}
 
 /// Every WebAssembly processor instance, by processor id (a processor listed in two pipelines
 /// has two instances, as in the Collector; both are swapped together).
@@ -52,6 +63,14 @@ impl WasmProcessors {
                 &w.limits,
                 w.on_error,
             ),
+            Processor::ProbabilisticSampler(g) => match guests::builtin("probabilistic_sampler") {
+                Ok(path) => (path, g.guest_config_json(), &g.limits, g.on_error),
+                Err(e) => return Some(Err(e)),
+            },
+            Processor::TailSampling(t) => match guests::builtin("tail_sampling") {
+                Ok(path) => (path, t.guest_config_json(), &t.limits, t.on_error),
+                Err(e) => return Some(Err(e)),
+            },
             _ => return None,
         };
         Some(Ok(ProcessorSpec {
@@ -66,6 +85,24 @@ impl WasmProcessors {
         }))
     }
 
+    /// The spec of a connector run by a built-in guest (`spanmetrics`).
+    pub fn connector_spec(
+        id: &ComponentId,
+        connector: &Connector,
+    ) -> Result<ProcessorSpec, String> {
+        let Connector::SpanMetrics(g) = connector;
+        Ok(ProcessorSpec {
+            name: id.to_string(),
+            component: ComponentSource::Path(guests::builtin("spanmetrics")?),
+            config_json: g.guest_config_json(),
+            limits: limits_of(&g.limits),
+            on_error: match g.on_error {
+                OnError::Pass => sluice_wasm::OnError::Pass,
+                OnError::Drop => sluice_wasm::OnError::Drop,
+            },
+        })
+    }
+
     /// Check every WebAssembly processor of `config` as start-up would (compile, `init` with
     /// its config, smoke batch) without running anything: `(problems, warnings)`, each naming
     /// its processor. Used by `sluice validate`.
@@ -75,6 +112,12 @@ impl WasmProcessors {
             .processors
             .iter()
             .filter_map(|(id, p)| Self::spec(id, p).map(|spec| (id, spec)))
+            .chain(
+                config
+                    .connectors
+                    .iter()
+                    .map(|(id, c)| (id, Self::connector_spec(id, c))),
+            )
             .collect();
         if specs.is_empty() {
             return (problems, warnings);
@@ -107,8 +150,35 @@ impl WasmProcessors {
         next: Arc<dyn Consumer>,
         metrics: &Metrics,
     ) -> Result<Arc<dyn Consumer>, String> {
+        self.build_with(
+            id,
+            spec,
+            next,
+            EmitRoutes::default(),
+            Instances::Pool,
+            metrics,
+        )
+    }
+
+    /// [`WasmProcessors::build`] with emit routes (connectors) and a choice of instances.
+    pub fn build_with(
+        &self,
+        id: &ComponentId,
+        spec: ProcessorSpec,
+        next: Arc<dyn Consumer>,
+        routes: EmitRoutes,
+        instances: Instances,
+        metrics: &Metrics,
+    ) -> Result<Arc<dyn Consumer>, String> {
         let module = self.load(&spec)?;
-        let processor = WasmProcessor::new(&self.runtime, module, next, metrics);
+        let processor = match instances {
+            Instances::Pool => {
+                WasmProcessor::with_routes(&self.runtime, module, next, routes, metrics)
+            }
+            Instances::Single => {
+                WasmProcessor::single_instance(&self.runtime, module, next, routes, metrics)
+            }
+        };
         let mut processors = self.processors.lock();
         let deployed = processors.entry(id.clone()).or_insert_with(|| Deployed {
             spec,
