@@ -6,9 +6,11 @@
 #   c-fsync        the persistent queue with fsync on (survives power loss)
 # and spans per front CPU-second for each. Bounded: DURATION seconds per case.
 #   cargo build --release -p sluice -p sluice-bench && bash bench/export.sh
+#   COMPRESSION=none bash bench/export.sh     # without the exporter's gzip
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-15} WARMUP=${WARMUP:-2} CONCURRENCY=${CONCURRENCY:-4}
+COMPRESSION=${COMPRESSION:-gzip}   # the exporter's compression: gzip (the default) | zstd | none
 SLUICE=$ROOT/target/release/sluice
 LOADGEN=$ROOT/target/release/sluice-loadgen
 OUT=$ROOT/bench/results/export-$(date +%Y%m%d-%H%M%S)
@@ -50,7 +52,7 @@ for case in a-memory b-persistent c-fsync; do
     esac
     {
         echo "receivers: {otlp: {protocols: {grpc: {endpoint: \"127.0.0.1:$port\"}}}}"
-        echo "exporters: {otlp: {endpoint: \"127.0.0.1:$back_port\", tls: {insecure: true}, sending_queue: $queue}}"
+        echo "exporters: {otlp: {endpoint: \"127.0.0.1:$back_port\", tls: {insecure: true}, compression: $COMPRESSION, sending_queue: $queue}}"
         [[ -z $storage ]] || echo "$storage"
         echo "service:"
         [[ -z $storage ]] || echo "  extensions: [file_storage]"

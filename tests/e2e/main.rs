@@ -25,5 +25,6 @@ mod rotation;
 mod seed_000;
 mod shutdown;
 mod span_metrics;
+mod tail_sampling;
 mod tls;
 mod tls_versions;

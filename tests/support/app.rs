@@ -101,6 +101,17 @@ impl Setup {
         self
     }
 
+    /// Add a processor to the end of the traces pipeline only (`tail_sampling` is traces-only,
+    /// `probabilistic_sampler` takes no metrics).
+    pub fn traces_processor(&mut self, id: &str, settings: Value) -> &mut Setup {
+        self.config["processors"][id] = settings;
+        push(
+            &mut self.config["service"]["pipelines"]["traces"]["processors"],
+            id,
+        );
+        self
+    }
+
     /// Define exporter `id` and make it the only exporter of every pipeline.
     pub fn export_to(&mut self, id: &str, settings: Value) -> &mut Setup {
         self.config["exporters"][id] = settings;
@@ -255,6 +266,17 @@ impl Sluice {
     /// The app, for metrics and the like.
     pub fn app(&self) -> &App {
         self.app.as_ref().expect("Sluice is running until stop()")
+    }
+
+    /// Reload with `config` (a [`Setup::config`], changed; its paths still point into this
+    /// Sluice's directory), loaded and validated as at start, through `App::reload`. Returns
+    /// the ids of the processors it swapped.
+    pub fn reload(&mut self, config: &Value) -> Result<Vec<String>> {
+        let yaml = serde_json::to_string_pretty(config)?;
+        let config = sluice_config::load_str(&yaml)
+            .map_err(|errors| anyhow!("reloaded config refused:\n{errors}\n{yaml}"))?;
+        let app = self.app.as_mut().context("Sluice is stopped")?;
+        Ok(app.reload(config).iter().map(ToString::to_string).collect())
     }
 
     /// Stop accepting, drain and flush (grace 5 s).

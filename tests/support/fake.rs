@@ -305,3 +305,132 @@ pub fn service_spans(
         }],
     }
 }
+
+/// A trace the test lays out span by span: a random-looking trace id unique in this process
+/// ([`random_trace_id`]), a start time (now), and spans with explicit names, offsets from that
+/// start, durations and parents. Spans are named `{name}-{label}`, the root `{name}-root`.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// Unique in this process (from [`unique`]).
+    pub name: String,
+    pub trace_id: Vec<u8>,
+    root_span_id: Vec<u8>,
+    start_unix_nano: u64,
+}
+
+impl Trace {
+    /// A new trace with a fresh trace id.
+    pub fn new(prefix: &str) -> Trace {
+        Trace::with_trace_id(prefix, random_trace_id())
+    }
+
+    /// A new trace (new name, new span ids) with a given trace id, e.g. to send a trace id again.
+    pub fn with_trace_id(prefix: &str, trace_id: Vec<u8>) -> Trace {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(T0, |d| d.as_nanos() as u64);
+        Trace {
+            name: unique(prefix),
+            trace_id,
+            root_span_id: id::<8>(NEXT.fetch_add(1, Ordering::Relaxed)),
+            start_unix_nano: now,
+        }
+    }
+
+    /// The root span (server kind, no parent), `offset_ms` after the trace's start.
+    pub fn root(&self, offset_ms: u64, duration_ms: u64) -> Span {
+        Span {
+            span_id: self.root_span_id.clone(),
+            kind: span::SpanKind::Server as i32,
+            ..self.span("root", offset_ms, duration_ms)
+        }
+    }
+
+    /// A child of the root named `{name}-{label}`, `offset_ms` after the trace's start.
+    pub fn child(&self, label: &str, offset_ms: u64, duration_ms: u64) -> Span {
+        Span {
+            parent_span_id: self.root_span_id.clone(),
+            ..self.span(label, offset_ms, duration_ms)
+        }
+    }
+
+    fn span(&self, label: &str, offset_ms: u64, duration_ms: u64) -> Span {
+        let start = self.start_unix_nano + offset_ms * 1_000_000;
+        Span {
+            trace_id: self.trace_id.clone(),
+            span_id: id::<8>(NEXT.fetch_add(1, Ordering::Relaxed)),
+            name: format!("{}-{label}", self.name),
+            kind: span::SpanKind::Internal as i32,
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + duration_ms * 1_000_000,
+            ..Default::default()
+        }
+    }
+}
+
+/// `span` with status ERROR.
+pub fn failed(span: Span) -> Span {
+    with_status(
+        span,
+        opentelemetry_proto::tonic::trace::v1::status::StatusCode::Error,
+    )
+}
+
+/// `span` with status OK.
+pub fn ok(span: Span) -> Span {
+    with_status(
+        span,
+        opentelemetry_proto::tonic::trace::v1::status::StatusCode::Ok,
+    )
+}
+
+fn with_status(
+    mut span: Span,
+    code: opentelemetry_proto::tonic::trace::v1::status::StatusCode,
+) -> Span {
+    span.status = Some(opentelemetry_proto::tonic::trace::v1::Status {
+        code: code as i32,
+        message: String::new(),
+    });
+    span
+}
+
+/// A 16-byte trace id that looks random (SplitMix64 of a process-wide counter, as real ids are
+/// random: hash-based samplers see realistic input) and is unique in this process.
+pub fn random_trace_id() -> Vec<u8> {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) | (u64::from(std::process::id()) << 40);
+    // SplitMix64 is a bijection of its input, so the first half alone is unique per `n`.
+    let mut bytes = splitmix64(n).to_be_bytes().to_vec();
+    bytes.extend(splitmix64(n ^ 0x5851_f42d_4c95_7f2d).to_be_bytes());
+    bytes
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A traces request with one resource (`service.name` = the service) per `(service, spans)`, in
+/// that order; spans keep the order given.
+pub fn spans_request(resources: Vec<(&str, Vec<Span>)>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: resources
+            .into_iter()
+            .filter(|(_, spans)| !spans.is_empty())
+            .map(|(service, spans)| ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", string(service))],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    scope: scope(),
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect(),
+    }
+}

@@ -194,7 +194,13 @@ impl App {
             };
             match spec.and_then(|spec| wasm.redeploy(id, Some(spec))) {
                 Ok(()) => {
-                    self.config.processors.insert(id.clone(), settings.clone());
+                    let applied = match (running, settings) {
+                        (Processor::TailSampling(old), Processor::TailSampling(new)) => {
+                            tail_sampling_applied(id, old, new)
+                        }
+                        _ => settings.clone(),
+                    };
+                    self.config.processors.insert(id.clone(), applied);
                     swapped.push(id.clone());
                 }
                 Err(e) => tracing::error!(
@@ -249,4 +255,31 @@ impl App {
         }
         tracing::info!("Sluice stopped");
     }
+}
+
+/// A reload swaps a tail_sampling processor's policies (the guest) and keeps its trace buffer,
+/// whose own settings need a restart: warn when they changed, and record what really runs.
+fn tail_sampling_applied(
+    id: &ComponentId,
+    old: &sluice_config::TailSamplingSettings,
+    new: &sluice_config::TailSamplingSettings,
+) -> Processor {
+    if old.decision_wait != new.decision_wait
+        || old.num_traces != new.num_traces
+        || old.decision_cache != new.decision_cache
+        || old.expected_new_traces_per_sec != new.expected_new_traces_per_sec
+    {
+        tracing::warn!(
+            processor = %id,
+            "the policies were swapped; decision_wait, num_traces, expected_new_traces_per_sec and \
+             decision_cache belong to the running trace buffer: restart Sluice to apply them"
+        );
+    }
+    Processor::TailSampling(sluice_config::TailSamplingSettings {
+        decision_wait: old.decision_wait,
+        num_traces: old.num_traces,
+        expected_new_traces_per_sec: old.expected_new_traces_per_sec,
+        decision_cache: old.decision_cache.clone(),
+        ..new.clone()
+    })
 }
