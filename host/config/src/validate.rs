@@ -192,6 +192,7 @@ fn otlp_receiver(
                 declared,
                 &format!("{p}.auth.authenticator"),
                 &auth.authenticator,
+                AuthSide::Server,
                 errors,
             );
         }
@@ -226,6 +227,7 @@ fn otlp_receiver(
                 declared,
                 &format!("{p}.auth.authenticator"),
                 &auth.authenticator,
+                AuthSide::Server,
                 errors,
             );
         }
@@ -302,34 +304,53 @@ pub(crate) fn tls_versions(
     }
 }
 
+/// Which end of a connection an `auth.authenticator` reference is on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AuthSide {
+    /// A receiver authenticating its clients (`htpasswd`, accepted tokens).
+    Server,
+    /// An exporter presenting credentials (`client_auth`, `token`/`filename`).
+    Client,
+}
+
+/// An `auth.authenticator` reference: defined, enabled in `service.extensions`, and able to
+/// serve `side`.
 fn authenticator(
     config: &Config,
     declared: &Declared,
     path: &str,
     id: &ComponentId,
+    side: AuthSide,
     errors: &mut Vec<ConfigError>,
 ) {
-    match config.extensions.get(id) {
-        None if declared.contains("extensions", id) => {}
-        None => errors.push(ConfigError::new(
-            path,
-            format!("authenticator \"{id}\" is not defined in extensions (defined: {})", ids(&config.extensions)),
+    let unusable = match (config.extensions.get(id), side) {
+        (None, _) if declared.contains("extensions", id) => return,
+        (None, _) => Some(format!(
+            "authenticator \"{id}\" is not defined in extensions (defined: {})",
+            ids(&config.extensions)
         )),
-        Some(Extension::BasicAuth(BasicAuthSettings { htpasswd: None, .. })) => {
-            errors.push(ConfigError::new(
-                path,
-                format!("\"{id}\" has no htpasswd: section, so it cannot authenticate clients of a receiver"),
+        (Some(Extension::BasicAuth(b)), AuthSide::Server) if b.htpasswd.is_none() => Some(format!(
+            "\"{id}\" has no htpasswd: section, so it cannot authenticate clients of a receiver"
+        )),
+        (Some(Extension::BasicAuth(b)), AuthSide::Client) if b.client_auth.is_none() => Some(
+            format!("\"{id}\" has no client_auth: section, so an exporter cannot use it"),
+        ),
+        (Some(Extension::BearerTokenAuth(b)), AuthSide::Client)
+            if b.token.is_none() && b.filename.is_none() =>
+        {
+            Some(format!(
+                "\"{id}\" needs token: or filename: to be used by an exporter"
             ))
         }
-        Some(Extension::BasicAuth(_) | Extension::BearerTokenAuth(_)) => {
-            if !config.service.extensions.contains(id) {
-                errors.push(ConfigError::new(
-                    path,
-                    format!("authenticator \"{id}\" must also be enabled: add it to service.extensions"),
-                ));
-            }
+        (Some(Extension::BasicAuth(_) | Extension::BearerTokenAuth(_)), _) => {
+            (!config.service.extensions.contains(id)).then(|| {
+                format!("authenticator \"{id}\" must also be enabled: add it to service.extensions")
+            })
         }
-        Some(_) => errors.push(ConfigError::new(path, format!("\"{id}\" is not an authenticator"))),
+        (Some(_), _) => Some(format!("\"{id}\" is not an authenticator")),
+    };
+    if let Some(message) = unusable {
+        errors.push(ConfigError::new(path, message));
     }
 }
 
@@ -578,11 +599,12 @@ fn exporter_settings(
         _ => {}
     }
     if let Some(auth) = exporter.auth() {
-        client_authenticator(
+        authenticator(
             config,
             declared,
             &format!("{path}.auth.authenticator"),
             &auth.authenticator,
+            AuthSide::Client,
             errors,
         );
     }
@@ -633,50 +655,5 @@ fn exporter_settings(
                 )),
             }
         }
-    }
-}
-
-/// An exporter's `auth.authenticator`: a client-side `basicauth` or `bearertokenauth`.
-fn client_authenticator(
-    config: &Config,
-    declared: &Declared,
-    path: &str,
-    id: &ComponentId,
-    errors: &mut Vec<ConfigError>,
-) {
-    match config.extensions.get(id) {
-        None if declared.contains("extensions", id) => {}
-        None => errors.push(ConfigError::new(
-            path,
-            format!(
-                "authenticator \"{id}\" is not defined in extensions (defined: {})",
-                ids(&config.extensions)
-            ),
-        )),
-        Some(Extension::BasicAuth(BasicAuthSettings {
-            client_auth: None, ..
-        })) => errors.push(ConfigError::new(
-            path,
-            format!("\"{id}\" has no client_auth: section, so an exporter cannot use it"),
-        )),
-        Some(Extension::BearerTokenAuth(b)) if b.token.is_none() && b.filename.is_none() => errors
-            .push(ConfigError::new(
-                path,
-                format!("\"{id}\" needs token: or filename: to be used by an exporter"),
-            )),
-        Some(Extension::BasicAuth(_) | Extension::BearerTokenAuth(_)) => {
-            if !config.service.extensions.contains(id) {
-                errors.push(ConfigError::new(
-                    path,
-                    format!(
-                        "authenticator \"{id}\" must also be enabled: add it to service.extensions"
-                    ),
-                ));
-            }
-        }
-        Some(_) => errors.push(ConfigError::new(
-            path,
-            format!("\"{id}\" is not an authenticator"),
-        )),
     }
 }

@@ -105,13 +105,13 @@ impl RemoteWriteExporter {
             crate::client::tls::warn_if_unused(&exporter, &settings.tls);
             None
         };
-        let delivery = Delivery::new(&exporter, &settings.retry_on_failure, metrics.clone());
-        if let Some(tls) = &tls {
-            tls.start_reloading(delivery.stop_token());
-        }
-        if let Some(auth) = &auth {
-            auth.start();
-        }
+        let delivery = Delivery::start(
+            &exporter,
+            &settings.retry_on_failure,
+            metrics.clone(),
+            tls.as_ref(),
+            auth.as_ref(),
+        );
         Ok(Arc::new(RemoteWriteExporter {
             delivery,
             client: HttpClient::new(tls, settings.timeout),

@@ -172,6 +172,25 @@ impl Delivery {
         }
     }
 
+    /// [`Delivery::new`], and start what runs in the background until shutdown: the TLS
+    /// files' reloading and the bearer token file's.
+    pub(crate) fn start(
+        exporter: &str,
+        retry: &RetrySettings,
+        metrics: ExporterMetrics,
+        tls: Option<&std::sync::Arc<crate::client::tls::TlsClient>>,
+        auth: Option<&crate::ClientAuth>,
+    ) -> Self {
+        let delivery = Delivery::new(exporter, retry, metrics);
+        if let Some(tls) = tls {
+            tls.start_reloading(delivery.stop_token());
+        }
+        if let Some(auth) = auth {
+            auth.start();
+        }
+        delivery
+    }
+
     /// The exporter id (`otlp/backend`).
     pub(crate) fn exporter(&self) -> &str {
         &self.exporter

@@ -123,13 +123,13 @@ impl LokiExporter {
                  answers 400 or 415"
             );
         }
-        let delivery = Delivery::new(&exporter, &settings.retry_on_failure, metrics);
-        if let Some(tls) = &tls {
-            tls.start_reloading(delivery.stop_token());
-        }
-        if let Some(auth) = &auth {
-            auth.start();
-        }
+        let delivery = Delivery::start(
+            &exporter,
+            &settings.retry_on_failure,
+            metrics,
+            tls.as_ref(),
+            auth.as_ref(),
+        );
         Ok(Arc::new(LokiExporter {
             delivery,
             client: HttpClient::new(tls, settings.timeout),

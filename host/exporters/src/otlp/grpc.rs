@@ -174,13 +174,13 @@ impl OtlpGrpcExporter {
                 settings.timeout,
             ));
         let metadata = header_map(&exporter, &settings.headers)?;
-        let delivery = Delivery::new(&exporter, &settings.retry_on_failure, metrics);
-        if let Some(tls) = &tls {
-            tls.start_reloading(delivery.stop_token());
-        }
-        if let Some(auth) = &auth {
-            auth.start();
-        }
+        let delivery = Delivery::start(
+            &exporter,
+            &settings.retry_on_failure,
+            metrics,
+            tls.as_ref(),
+            auth.as_ref(),
+        );
         Ok(Arc::new(OtlpGrpcExporter {
             delivery,
             channel,

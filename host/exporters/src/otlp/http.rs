@@ -142,13 +142,13 @@ impl OtlpHttpExporter {
             }),
         );
         headers.insert(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
-        let delivery = Delivery::new(&exporter, &settings.retry_on_failure, metrics);
-        if let Some(tls) = &tls {
-            tls.start_reloading(delivery.stop_token());
-        }
-        if let Some(auth) = &auth {
-            auth.start();
-        }
+        let delivery = Delivery::start(
+            &exporter,
+            &settings.retry_on_failure,
+            metrics,
+            tls.as_ref(),
+            auth.as_ref(),
+        );
         Ok(Arc::new(OtlpHttpExporter {
             delivery,
             client: HttpClient::new(tls, settings.timeout),
