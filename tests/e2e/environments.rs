@@ -25,6 +25,9 @@ async fn each_environment_config_runs_its_own_transform() -> Result<()> {
         doc["exporters"] =
             serde_yaml::from_str(&format!("{{file: {{path: '{}'}}}}", out.display()))?;
         doc["extensions"] = serde_yaml::Value::Null;
+        // Connectors feed pipelines whose exporters are swapped here: leave them out.
+        doc["connectors"] = serde_yaml::Value::Null;
+        doc["service"]["pipelines"]["metrics"]["receivers"] = serde_yaml::from_str("[otlp]")?;
         doc["service"]["extensions"] = serde_yaml::Value::Null;
         doc["service"]["telemetry"] = serde_yaml::from_str("{metrics: {level: none}}")?;
         for signal in ["traces", "metrics", "logs"] {
