@@ -26,6 +26,7 @@ use tower::ServiceExt;
 use crate::connection::ConnectionInfo;
 use crate::error::ReceiverError;
 use sluice_tls::ServerTls;
+use sluice_tls::listen::BindError;
 
 /// How long a client may take to send the request headers on HTTP/1.1.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,57 +44,30 @@ pub(crate) fn load_tls(
     Ok(Some(ServerTls::load(settings, &format!("{path}.tls"))?))
 }
 
-/// Bind `endpoint` (`host:port`; `localhost:4317`, `0.0.0.0:4317`, `[::]:4317`, `:4317`).
-/// A name that resolves to several addresses binds the first IPv4 one, as Go does for
-/// `localhost`.
+/// Bind `endpoint` (see [`sluice_tls::listen::bind`]); errors name the config `path`.
 pub(crate) async fn bind(
     endpoint: &str,
     path: &str,
 ) -> Result<(TcpListener, SocketAddr), ReceiverError> {
-    let resolve_error = |reason: String| ReceiverError::Resolve {
-        path: path.to_owned(),
-        endpoint: endpoint.to_owned(),
-        reason,
-    };
-    // Go's ":4317" means every interface.
-    let target = match endpoint.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => endpoint.to_owned(),
-    };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(target.as_str())
+    sluice_tls::listen::bind(endpoint, "0.0.0.0:4317")
         .await
-        .map_err(|e| resolve_error(format!("{e}; expected host:port such as 0.0.0.0:4317")))?
-        .collect();
-    let addr = addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or_else(|| addrs.first())
-        .copied()
-        .ok_or_else(|| resolve_error("the name has no addresses".to_owned()))?;
-    let listen_error = |source: std::io::Error| ReceiverError::Listen {
-        path: path.to_owned(),
-        addr,
-        reason: listen_reason(&source),
-        source,
-    };
-    let listener = TcpListener::bind(addr).await.map_err(listen_error)?;
-    // The real port when the endpoint asked for port 0.
-    let bound = listener.local_addr().map_err(listen_error)?;
-    Ok((listener, bound))
-}
-
-fn listen_reason(error: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::AddrInUse => {
-            "address in use; stop the other process or pick another port".into()
-        }
-        ErrorKind::PermissionDenied => {
-            "permission denied; ports below 1024 need privileges (CAP_NET_BIND_SERVICE)".into()
-        }
-        ErrorKind::AddrNotAvailable => "no such address on this host".into(),
-        _ => error.to_string(),
-    }
+        .map_err(|e| match e {
+            BindError::Resolve { endpoint, reason } => ReceiverError::Resolve {
+                path: path.to_owned(),
+                endpoint,
+                reason,
+            },
+            BindError::Listen {
+                addr,
+                reason,
+                source,
+            } => ReceiverError::Listen {
+                path: path.to_owned(),
+                addr,
+                reason,
+                source,
+            },
+        })
 }
 
 /// What the accept loop needs besides the socket, the TLS config and the router.

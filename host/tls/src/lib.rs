@@ -39,6 +39,7 @@ pub mod certgen;
 mod client;
 mod error;
 mod identity;
+pub mod listen;
 mod pem;
 mod reload;
 mod server;

@@ -10,6 +10,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use sluice_tls::ServerTls;
+use sluice_tls::listen::BindError;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
@@ -21,54 +22,30 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Back-off after an accept error that is not about one connection (out of file descriptors).
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Bind `endpoint` (`host:port`, `:port` meaning every interface as in Go). A name with several
-/// addresses binds the first IPv4 one.
+/// Bind `endpoint` (see [`sluice_tls::listen::bind`]); errors name the exporter.
 pub(crate) async fn bind(
     exporter: &str,
     endpoint: &str,
 ) -> Result<(TcpListener, SocketAddr), PromError> {
-    let resolve_error = |reason: String| PromError::Resolve {
-        exporter: exporter.to_owned(),
-        endpoint: endpoint.to_owned(),
-        reason,
-    };
-    let target = match endpoint.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => endpoint.to_owned(),
-    };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(target.as_str())
+    sluice_tls::listen::bind(endpoint, "0.0.0.0:8889")
         .await
-        .map_err(|e| resolve_error(format!("{e}; expected host:port such as 0.0.0.0:8889")))?
-        .collect();
-    let addr = addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or_else(|| addrs.first())
-        .copied()
-        .ok_or_else(|| resolve_error("the name has no addresses".to_owned()))?;
-    let listen_error = |source: std::io::Error| PromError::Listen {
-        exporter: exporter.to_owned(),
-        addr,
-        reason: listen_reason(&source),
-        source,
-    };
-    let listener = TcpListener::bind(addr).await.map_err(listen_error)?;
-    let bound = listener.local_addr().map_err(listen_error)?;
-    Ok((listener, bound))
-}
-
-fn listen_reason(error: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::AddrInUse => {
-            "address in use; stop the other process or pick another port for endpoint".into()
-        }
-        ErrorKind::PermissionDenied => {
-            "permission denied; ports below 1024 need privileges (CAP_NET_BIND_SERVICE)".into()
-        }
-        ErrorKind::AddrNotAvailable => "no such address on this host".into(),
-        _ => error.to_string(),
-    }
+        .map_err(|e| match e {
+            BindError::Resolve { endpoint, reason } => PromError::Resolve {
+                exporter: exporter.to_owned(),
+                endpoint,
+                reason,
+            },
+            BindError::Listen {
+                addr,
+                reason,
+                source,
+            } => PromError::Listen {
+                exporter: exporter.to_owned(),
+                addr,
+                reason,
+                source,
+            },
+        })
 }
 
 /// A running scrape endpoint.

@@ -4,24 +4,17 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use tokio::net::TcpListener;
+use sluice_tls::listen::BindError;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The endpoint of `owner` (`extensions.health_check`) cannot be resolved or bound.
 #[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("{owner}: cannot resolve {endpoint:?}: {source}")]
-    Resolve {
-        owner: String,
-        endpoint: String,
-        source: std::io::Error,
-    },
-    #[error("{owner}: cannot listen on {endpoint}: {source}")]
-    Bind {
-        owner: String,
-        endpoint: String,
-        source: std::io::Error,
-    },
+#[error("{owner}: {source}")]
+pub struct ServeError {
+    owner: String,
+    #[source]
+    source: BindError,
 }
 
 pub struct HttpServer {
@@ -31,18 +24,18 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Bind `endpoint` (`host:port`; `localhost` resolves to its first address) and serve.
+    /// Bind `endpoint` (see [`sluice_tls::listen::bind`]) and serve.
     pub async fn bind(
         owner: &str,
         endpoint: &str,
         router: Router,
     ) -> Result<HttpServer, ServeError> {
-        let listener = bind(owner, endpoint).await?;
-        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-            owner: owner.into(),
-            endpoint: endpoint.into(),
-            source,
-        })?;
+        let (listener, addr) = sluice_tls::listen::bind(endpoint, "localhost:13133")
+            .await
+            .map_err(|source| ServeError {
+                owner: owner.into(),
+                source,
+            })?;
         let (stop, stopped) = oneshot::channel::<()>();
         let owner_name = owner.to_owned();
         let task = tokio::spawn(async move {
@@ -64,28 +57,4 @@ impl HttpServer {
         let _ = self.stop.send(());
         let _ = self.task.await;
     }
-}
-
-/// Resolve and bind a `host:port` listen address.
-pub async fn bind(owner: &str, endpoint: &str) -> Result<TcpListener, ServeError> {
-    let mut addrs =
-        tokio::net::lookup_host(endpoint)
-            .await
-            .map_err(|source| ServeError::Resolve {
-                owner: owner.into(),
-                endpoint: endpoint.into(),
-                source,
-            })?;
-    let addr = addrs.next().ok_or_else(|| ServeError::Resolve {
-        owner: owner.into(),
-        endpoint: endpoint.into(),
-        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no address"),
-    })?;
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            owner: owner.into(),
-            endpoint: endpoint.into(),
-            source,
-        })
 }
