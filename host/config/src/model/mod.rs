@@ -124,6 +124,17 @@ pub enum Extension {
 }
 
 impl Processor {
+    /// Whether the processor runs as a WebAssembly guest (and so needs the runtime).
+    pub fn runs_as_guest(&self) -> bool {
+        match self {
+            Processor::Transform(_)
+            | Processor::Wasm(_)
+            | Processor::ProbabilisticSampler(_)
+            | Processor::TailSampling(_) => true,
+            Processor::Batch(_) | Processor::MemoryLimiter(_) => false,
+        }
+    }
+
     pub fn supports(&self, signal: Signal) -> bool {
         match self {
             Processor::TailSampling(_) => signal == Signal::Traces,

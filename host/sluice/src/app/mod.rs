@@ -97,16 +97,10 @@ impl App {
             }
         }
 
+        // Every connector runs as a guest (spanmetrics).
         let wasm = if !config.connectors.is_empty()
-            || config.processors.values().any(|p| {
-                matches!(
-                    p,
-                    Processor::Transform(_)
-                        | Processor::Wasm(_)
-                        | Processor::ProbabilisticSampler(_)
-                        | Processor::TailSampling(_)
-                )
-            }) {
+            || config.processors.values().any(Processor::runs_as_guest)
+        {
             Some(
                 WasmProcessors::new().map_err(|message| BuildError::Component {
                     id: "processors".into(),
