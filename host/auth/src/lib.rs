@@ -86,7 +86,10 @@ pub fn server_authenticator(
         Extension::BearerTokenAuth(settings) => {
             Some(Arc::new(BearerTokenAuth::load(settings, owner)?))
         }
-        Extension::HealthCheck(_) | Extension::FileStorage(_) => None,
+        Extension::HealthCheck(_)
+        | Extension::FileStorage(_)
+        | Extension::Tenancy(_)
+        | Extension::HeadersSetter(_) => None,
     })
 }
 

@@ -19,3 +19,4 @@ pub use error::{ConfigError, ConfigErrors};
 pub use id::{ComponentId, PipelineId, Signal};
 pub use load::{load, load_documents, load_str};
 pub use model::*;
+pub use validate::{TENANT_ID_RULE, is_tenant_id};

@@ -210,6 +210,9 @@ fn parse_component(
             put!(processors, Processor::ProbabilisticSampler)
         }
         (Section::Processors, "tail_sampling") => put!(processors, Processor::TailSampling),
+        (Section::Processors, "tenant_processors") => {
+            put!(processors, Processor::TenantProcessors)
+        }
         (Section::Connectors, "spanmetrics") => put!(connectors, Connector::SpanMetrics),
         (Section::Exporters, "debug") => put!(exporters, Exporter::Debug),
         (Section::Exporters, "file") => put!(exporters, Exporter::File),
@@ -227,6 +230,8 @@ fn parse_component(
         (Section::Extensions, "basicauth") => put!(extensions, Extension::BasicAuth),
         (Section::Extensions, "bearertokenauth") => put!(extensions, Extension::BearerTokenAuth),
         (Section::Extensions, "file_storage") => put!(extensions, Extension::FileStorage),
+        (Section::Extensions, "tenancy") => put!(extensions, Extension::Tenancy),
+        (Section::Extensions, "headers_setter") => put!(extensions, Extension::HeadersSetter),
         _ => errors.push(ConfigError::new(
             path,
             format!("{} {:?}: not supported yet", section.noun(), id.kind()),

@@ -52,6 +52,7 @@ impl Section {
                 "wasm",
                 "probabilistic_sampler",
                 "tail_sampling",
+                "tenant_processors",
             ],
             Section::Exporters => &[
                 "debug",
@@ -71,6 +72,8 @@ impl Section {
                 "basicauth",
                 "bearertokenauth",
                 "file_storage",
+                "tenancy",
+                "headers_setter",
             ],
         }
     }
@@ -141,7 +144,6 @@ impl Section {
                 "zpages",
                 "oauth2client",
                 "oidc",
-                "headers_setter",
                 "memory_ballast",
                 "health_check_v2",
                 "sigv4auth",

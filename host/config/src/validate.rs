@@ -18,6 +18,9 @@ pub(crate) fn validate(config: &Config, declared: &Declared, errors: &mut Vec<Co
     }
     for (id, processor) in &config.processors {
         processor_settings(&format!("processors.{id}"), processor, errors);
+        if let Processor::TenantProcessors(t) = processor {
+            tenant_processors(config, declared, id, t, errors);
+        }
     }
     for (id, exporter) in &config.exporters {
         exporter_settings(
@@ -161,6 +164,21 @@ fn otlp_receiver(
     otlp: &OtlpReceiverSettings,
     errors: &mut Vec<ConfigError>,
 ) {
+    if let Some(id) = &otlp.tenancy {
+        let problem = match config.extensions.get(id) {
+            None if declared.contains("extensions", id) => None,
+            None => Some(format!(
+                "extension \"{id}\" is not defined in extensions (defined: {})",
+                ids(&config.extensions)
+            )),
+            Some(Extension::Tenancy(_)) => (!config.service.extensions.contains(id))
+                .then(|| format!("\"{id}\" must also be enabled: add it to service.extensions")),
+            Some(_) => Some(format!("\"{id}\" is not a tenancy extension")),
+        };
+        if let Some(message) = problem {
+            errors.push(ConfigError::new(format!("{path}.tenancy"), message));
+        }
+    }
     let protocols = &otlp.protocols;
     if protocols.grpc.is_none() && protocols.http.is_none() {
         errors.push(ConfigError::new(
@@ -342,11 +360,19 @@ fn authenticator(
                 "\"{id}\" needs token: or filename: to be used by an exporter"
             ))
         }
-        (Some(Extension::BasicAuth(_) | Extension::BearerTokenAuth(_)), _) => {
-            (!config.service.extensions.contains(id)).then(|| {
-                format!("authenticator \"{id}\" must also be enabled: add it to service.extensions")
-            })
-        }
+        (Some(Extension::HeadersSetter(_)), AuthSide::Server) => Some(format!(
+            "\"{id}\" sets headers on exports: a receiver cannot authenticate with it"
+        )),
+        (
+            Some(
+                Extension::BasicAuth(_)
+                | Extension::BearerTokenAuth(_)
+                | Extension::HeadersSetter(_),
+            ),
+            _,
+        ) => (!config.service.extensions.contains(id)).then(|| {
+            format!("authenticator \"{id}\" must also be enabled: add it to service.extensions")
+        }),
         (Some(_), _) => Some(format!("\"{id}\" is not an authenticator")),
     };
     if let Some(message) = unusable {
@@ -356,6 +382,8 @@ fn authenticator(
 
 fn processor_settings(path: &str, processor: &Processor, errors: &mut Vec<ConfigError>) {
     match processor {
+        // Needs the other processors: checked by `tenant_processors`.
+        Processor::TenantProcessors(_) => {}
         Processor::Batch(b) => {
             if b.send_batch_size == 0 {
                 errors.push(ConfigError::new(
@@ -495,8 +523,23 @@ fn extension_settings(path: &str, extension: &Extension, errors: &mut Vec<Config
             }
         }
         Extension::BearerTokenAuth(b) => {
-            if b.token.is_none() && b.tokens.is_none() && b.filename.is_none() {
-                errors.push(ConfigError::new(path, "set token, tokens or filename"));
+            if b.token.is_none()
+                && b.tokens.is_none()
+                && b.named_tokens.is_none()
+                && b.filename.is_none()
+            {
+                errors.push(ConfigError::new(
+                    path,
+                    "set token, tokens, named_tokens or filename",
+                ));
+            }
+            for (name, token) in b.named_tokens.iter().flatten() {
+                if name.is_empty() || token.is_empty() {
+                    errors.push(ConfigError::new(
+                        format!("{path}.named_tokens.{name}"),
+                        "names and tokens must not be empty",
+                    ));
+                }
             }
         }
         Extension::FileStorage(f) => {
@@ -505,6 +548,205 @@ fn extension_settings(path: &str, extension: &Extension, errors: &mut Vec<Config
                     format!("{path}.directory"),
                     "must not be empty",
                 ));
+            }
+        }
+        Extension::Tenancy(t) => tenancy(path, t, errors),
+        Extension::HeadersSetter(h) => headers_setter(path, h, errors),
+    }
+}
+
+fn tenancy(path: &str, t: &TenancySettings, errors: &mut Vec<ConfigError>) {
+    if t.sources.is_empty() {
+        errors.push(ConfigError::new(
+            format!("{path}.sources"),
+            "list at least one source (basic_auth, bearer_token, client_certificate: cn|san, \
+             header: X-Scope-OrgID, resource_attribute: tenant.id)",
+        ));
+    }
+    for (i, source) in t.sources.iter().enumerate() {
+        let p = format!("{path}.sources[{i}]");
+        match source {
+            TenantSource::Header(name)
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() =>
+            {
+                errors.push(ConfigError::new(
+                    p,
+                    format!("{name:?} is not a header name"),
+                ))
+            }
+            TenantSource::ResourceAttribute(key) if key.is_empty() => {
+                errors.push(ConfigError::new(p, "the attribute key must not be empty"))
+            }
+            _ => {}
+        }
+    }
+    if !t.refuse_unidentified && !is_tenant_id(&t.default_tenant) {
+        errors.push(ConfigError::new(
+            format!("{path}.default_tenant"),
+            TENANT_ID_RULE,
+        ));
+    }
+    if t.set_resource_attribute.as_deref() == Some("") {
+        errors.push(ConfigError::new(
+            format!("{path}.set_resource_attribute"),
+            "must not be empty (leave it out to set no attribute)",
+        ));
+    }
+    tenant_limits(&format!("{path}.limits"), &t.limits, errors);
+    for (tenant, settings) in &t.tenants {
+        if !is_tenant_id(tenant) {
+            errors.push(ConfigError::new(
+                format!("{path}.tenants.{tenant}"),
+                TENANT_ID_RULE,
+            ));
+        }
+        tenant_limits(
+            &format!("{path}.tenants.{tenant}.limits"),
+            &settings.limits,
+            errors,
+        );
+    }
+}
+
+fn tenant_limits(path: &str, limits: &TenantLimits, errors: &mut Vec<ConfigError>) {
+    if limits.burst.is_some_and(|b| b.is_zero()) {
+        errors.push(ConfigError::new(
+            format!("{path}.burst"),
+            "must be greater than 0",
+        ));
+    }
+}
+
+/// What a tenant id may be: it travels in headers (`X-Scope-OrgID`) and metric labels.
+pub const TENANT_ID_RULE: &str =
+    "a tenant id is 1 to 128 characters among letters, digits and ! - _ . * ' ( ) @ : +";
+
+/// Whether `id` is a valid tenant id ([`TENANT_ID_RULE`]).
+pub fn is_tenant_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!-_.*'()@:+".contains(&b))
+}
+
+fn headers_setter(path: &str, h: &HeadersSetterSettings, errors: &mut Vec<ConfigError>) {
+    if h.headers.is_empty() {
+        errors.push(ConfigError::new(
+            format!("{path}.headers"),
+            "list at least one header (e.g. {key: X-Scope-OrgID, from_attribute: tenant})",
+        ));
+    }
+    for (i, header) in h.headers.iter().enumerate() {
+        let p = format!("{path}.headers[{i}]");
+        if http::HeaderName::from_bytes(header.key.as_bytes()).is_err() {
+            errors.push(ConfigError::new(
+                format!("{p}.key"),
+                format!("{:?} is not a header name", header.key),
+            ));
+        }
+        let sources = [
+            header.value.is_some(),
+            header.from_context.is_some(),
+            header.from_attribute.is_some(),
+        ]
+        .iter()
+        .filter(|s| **s)
+        .count();
+        match (header.action, sources) {
+            (HeaderAction::Delete, 0) | (_, 1) => {}
+            (HeaderAction::Delete, _) => errors.push(ConfigError::new(
+                p.clone(),
+                "action: delete takes no value, from_context or from_attribute",
+            )),
+            _ => errors.push(ConfigError::new(
+                p.clone(),
+                "set exactly one of value, from_context and from_attribute",
+            )),
+        }
+        if let Some(attribute) = &header.from_attribute
+            && !HEADER_ATTRIBUTES.contains(&attribute.as_str())
+        {
+            errors.push(ConfigError::new(
+                format!("{p}.from_attribute"),
+                format!(
+                    "{attribute:?} is not an identity attribute ({})",
+                    HEADER_ATTRIBUTES.join(", ")
+                ),
+            ));
+        }
+    }
+}
+
+/// A `tenant_processors` processor: its chains name WebAssembly processors that exist and
+/// support every signal of the pipelines it is in.
+fn tenant_processors(
+    config: &Config,
+    declared: &Declared,
+    id: &ComponentId,
+    settings: &TenantProcessorsSettings,
+    errors: &mut Vec<ConfigError>,
+) {
+    let path = format!("processors.{id}");
+    let signals: Vec<_> = config
+        .service
+        .pipelines
+        .iter()
+        .filter(|(_, p)| p.processors.contains(id))
+        .map(|(pid, _)| pid.signal)
+        .collect();
+    let chains = settings
+        .tenants
+        .iter()
+        .map(|(tenant, chain)| (format!("{path}.tenants.{tenant}"), Some(tenant), chain))
+        .chain(
+            settings
+                .default
+                .iter()
+                .map(|chain| (format!("{path}.default"), None, chain)),
+        );
+    for (p, tenant, chain) in chains {
+        if let Some(tenant) = tenant
+            && !is_tenant_id(tenant)
+        {
+            errors.push(ConfigError::new(p.clone(), TENANT_ID_RULE));
+        }
+        if let Some(limits) = &chain.limits {
+            wasm_limits(&format!("{p}.limits"), limits, errors);
+        }
+        for (i, member) in chain.processors.iter().enumerate() {
+            let mp = format!("{p}.processors[{i}]");
+            match config.processors.get(member) {
+                None if declared.contains("processors", member) => {}
+                None => errors.push(ConfigError::new(
+                    mp,
+                    format!(
+                        "processor \"{member}\" is not defined in processors (defined: {})",
+                        ids(&config.processors)
+                    ),
+                )),
+                Some(
+                    Processor::Transform(_)
+                    | Processor::Wasm(_)
+                    | Processor::ProbabilisticSampler(_),
+                ) => {
+                    if let Some(signal) = signals
+                        .iter()
+                        .find(|s| !config.processors[member].supports(**s))
+                    {
+                        errors.push(ConfigError::new(
+                            mp,
+                            format!("processor \"{member}\" does not support {signal}"),
+                        ));
+                    }
+                }
+                Some(_) => errors.push(ConfigError::new(
+                    mp,
+                    format!(
+                        "processor \"{member}\" cannot run per tenant: only transform, wasm \
+                         and probabilistic_sampler processors can"
+                    ),
+                )),
             }
         }
     }

@@ -72,7 +72,7 @@ fn unsupported_and_unknown_types_are_one_clear_line() {
         errs,
         vec![
             "bad.yaml: processors.groupbytrace: processor \"groupbytrace\": not supported yet".to_owned(),
-            "bad.yaml: processors.frobnicate: unknown processor type \"frobnicate\" (supported: batch, memory_limiter, transform, wasm, probabilistic_sampler, tail_sampling)"
+            "bad.yaml: processors.frobnicate: unknown processor type \"frobnicate\" (supported: batch, memory_limiter, transform, wasm, probabilistic_sampler, tail_sampling, tenant_processors)"
                 .to_owned(),
         ]
     );

@@ -24,6 +24,7 @@ struct Key {
     signal: Signal,
     receiver: Arc<str>,
     auth: Arc<AuthInfo>,
+    tenant: Option<Arc<str>>,
 }
 
 struct Pending {
@@ -115,6 +116,7 @@ impl Consumer for BatchProcessor {
             signal: batch.payload.signal(),
             receiver: batch.context.receiver.clone(),
             auth: batch.context.auth.clone(),
+            tenant: batch.context.tenant.clone(),
         };
         // Decide under the lock, send after it: the guard never lives across an await.
         let to_send = {

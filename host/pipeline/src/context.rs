@@ -43,6 +43,8 @@ pub struct RequestContext {
     pub transport: Option<Transport>,
     pub peer: Option<SocketAddr>,
     pub auth: Arc<AuthInfo>,
+    /// The tenant the receiver's `tenancy` attributed the batch to; `None` without tenancy.
+    pub tenant: Option<Arc<str>>,
     /// Request headers / gRPC metadata, lower-cased names; filled only with `include_metadata`.
     pub metadata: Arc<BTreeMap<String, Vec<String>>>,
 }

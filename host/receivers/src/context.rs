@@ -49,6 +49,7 @@ pub(crate) fn build(
         transport: Some(transport),
         peer: connection.map(|c| c.peer),
         auth: Arc::new(auth),
+        tenant: None,
         metadata: Arc::new(metadata),
     }
 }

@@ -66,7 +66,7 @@ pub(crate) fn context_to_wit(
         })
         .collect();
     bindings::RequestContext {
-        tenant: None,
+        tenant: context.tenant.as_deref().map(str::to_owned),
         environment: environment.map(str::to_owned),
         receiver: context.receiver.to_string(),
         username: context.auth.username.clone(),

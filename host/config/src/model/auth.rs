@@ -44,6 +44,9 @@ pub struct BearerTokenAuthSettings {
     pub token: Option<String>,
     /// Several accepted tokens (server).
     pub tokens: Option<Vec<String>>,
+    /// Accepted tokens by name (server; Sluice's addition): the name identifies the client
+    /// (`tenancy` source `bearer_token`) without the token ever being logged.
+    pub named_tokens: Option<std::collections::BTreeMap<String, String>>,
     /// File holding the token(s), one per line; re-read when it changes.
     pub filename: Option<PathBuf>,
 }

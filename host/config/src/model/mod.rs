@@ -11,6 +11,7 @@ pub mod prometheus;
 pub mod receivers;
 pub mod sampling;
 pub mod service;
+pub mod tenancy;
 pub mod tls;
 pub mod wasm;
 
@@ -31,6 +32,7 @@ pub use prometheus::*;
 pub use receivers::*;
 pub use sampling::*;
 pub use service::*;
+pub use tenancy::*;
 pub use tls::*;
 pub use wasm::*;
 
@@ -68,6 +70,8 @@ pub enum Processor {
     ProbabilisticSampler(BuiltinGuestSettings),
     /// Tail sampling: traces buffered natively, policies evaluated by the built-in guest.
     TailSampling(TailSamplingSettings),
+    /// Per-tenant chains of WebAssembly processors.
+    TenantProcessors(TenantProcessorsSettings),
 }
 
 /// A configured connector: the exporter of one pipeline and the receiver of another.
@@ -121,6 +125,10 @@ pub enum Extension {
     BasicAuth(BasicAuthSettings),
     BearerTokenAuth(BearerTokenAuthSettings),
     FileStorage(FileStorageSettings),
+    /// Who sent a request, and what each tenant may send.
+    Tenancy(TenancySettings),
+    /// Export headers from each batch's context (the tenant id, a forwarded header).
+    HeadersSetter(HeadersSetterSettings),
 }
 
 impl Processor {
@@ -130,7 +138,8 @@ impl Processor {
             Processor::Transform(_)
             | Processor::Wasm(_)
             | Processor::ProbabilisticSampler(_)
-            | Processor::TailSampling(_) => true,
+            | Processor::TailSampling(_)
+            | Processor::TenantProcessors(_) => true,
             Processor::Batch(_) | Processor::MemoryLimiter(_) => false,
         }
     }

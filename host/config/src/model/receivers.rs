@@ -13,6 +13,9 @@ use super::tls::TlsServerSettings;
 pub struct OtlpReceiverSettings {
     #[serde(default)]
     pub protocols: OtlpProtocols,
+    /// A `tenancy` extension that names the tenant of each request and enforces its limits.
+    #[serde(default)]
+    pub tenancy: Option<crate::ComponentId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

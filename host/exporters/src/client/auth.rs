@@ -57,7 +57,11 @@ impl ClientAuth {
             Extension::BearerTokenAuth(settings) => {
                 ClientAuth::bearer(settings, &format!("extensions.{owner}"))
             }
-            Extension::HealthCheck(_) | Extension::FileStorage(_) => {
+            Extension::HeadersSetter(_) => Err(ExporterError::AuthUnusable {
+                extension: owner,
+                reason: "headers_setter is not wired to exporters yet".into(),
+            }),
+            Extension::HealthCheck(_) | Extension::FileStorage(_) | Extension::Tenancy(_) => {
                 Err(ExporterError::AuthUnusable {
                     extension: owner,
                     reason: "is not an authenticator; use a basicauth or bearertokenauth \

@@ -39,6 +39,9 @@ struct StoredRecord {
     auth: Option<StoredAuth>,
     #[prost(message, repeated, tag = "8")]
     metadata: Vec<StoredMetadata>,
+    /// Absent in records written before tenancy existed: read back as no tenant.
+    #[prost(string, optional, tag = "9")]
+    tenant: Option<String>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -92,6 +95,7 @@ pub(crate) fn encode(batch: &Batch, prefix: usize) -> Result<Vec<u8>, prost::Enc
         transport: context.transport.map(|t| t.as_str().to_owned()),
         peer: context.peer.map(|p| p.to_string()),
         auth: stored_auth,
+        tenant: context.tenant.as_deref().map(str::to_owned),
         metadata: context
             .metadata
             .iter()
@@ -168,6 +172,7 @@ pub(crate) fn decode(bytes: &[u8], expected: Signal) -> Result<Batch, String> {
         transport,
         peer: record.peer.and_then(|p| p.parse().ok()),
         auth: Arc::new(auth),
+        tenant: record.tenant.map(Arc::from),
         metadata: Arc::new(metadata),
     };
     Ok(Batch::new(payload, context))
@@ -204,6 +209,7 @@ mod tests {
                 client_cn: Some("app".into()),
                 client_sans: vec!["app.internal".into(), "spiffe://x/app".into()],
             }),
+            tenant: Some(Arc::from("acme")),
             metadata: Arc::new(BTreeMap::from([(
                 "x-scope-orgid".to_owned(),
                 vec!["a".to_owned(), "b".to_owned()],

@@ -221,6 +221,11 @@ fn processor(
             wasm.build(id, spec, next, metrics)
                 .map_err(component_error)?
         }
+        Processor::TenantProcessors(_) => {
+            return Err(component_error(
+                "tenant_processors is not wired into pipelines yet".into(),
+            ));
+        }
     })
 }
 
