@@ -47,6 +47,9 @@ pub struct Config {
     pub service: ServiceSettings,
     /// The files this config was read from, in merge order.
     pub sources: Vec<PathBuf>,
+    /// The deployment environment (`dev`, `staging`, `prod`), from `--env` / `SLUICE_ENV`;
+    /// guests see it in every request context.
+    pub environment: Option<String>,
     /// Things that work but deserve the operator's attention (logged at start-up).
     pub warnings: Vec<String>,
 }

@@ -102,9 +102,11 @@ impl App {
             || config.processors.values().any(Processor::runs_as_guest)
         {
             Some(
-                WasmProcessors::new().map_err(|message| BuildError::Component {
-                    id: "processors".into(),
-                    message,
+                WasmProcessors::new(config.environment.clone()).map_err(|message| {
+                    BuildError::Component {
+                        id: "processors".into(),
+                        message,
+                    }
                 })?,
             )
         } else {

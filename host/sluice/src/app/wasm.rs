@@ -41,9 +41,13 @@ struct Deployed {
 }
 
 impl WasmProcessors {
-    pub fn new() -> Result<Arc<Self>, String> {
-        let runtime =
-            Runtime::new().map_err(|e| format!("cannot start the WebAssembly runtime: {e}"))?;
+    /// The runtime of an app running in `environment` (shown to guests).
+    pub fn new(environment: Option<String>) -> Result<Arc<Self>, String> {
+        let runtime = Runtime::with_config(sluice_wasm::RuntimeConfig {
+            environment,
+            ..sluice_wasm::RuntimeConfig::default()
+        })
+        .map_err(|e| format!("cannot start the WebAssembly runtime: {e}"))?;
         Ok(Arc::new(WasmProcessors {
             runtime,
             processors: Mutex::new(BTreeMap::new()),
