@@ -49,7 +49,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use bytes::Bytes;
 use sluice_config::{ComponentId, RemoteWriteExporterSettings, Signal};
 use sluice_pipeline::metrics::ExporterMetrics;
-use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
 use sluice_prometheus::PromError;
 use sluice_prometheus::RemoteWriteEncoder;
 use sluice_prometheus::remote_write::is_retryable;
@@ -124,13 +124,18 @@ impl RemoteWriteExporter {
 
     /// Sends the bodies from `next` on, one at a time, advancing `next` past each accepted
     /// one; a retry calls this again and resumes at the body that failed.
-    async fn attempt(&self, bodies: &[Bytes], next: &AtomicUsize) -> Result<Delivered, SendError> {
+    async fn attempt(
+        &self,
+        bodies: &[Bytes],
+        next: &AtomicUsize,
+        context: &RequestContext,
+    ) -> Result<Delivered, SendError> {
         loop {
             let index = next.load(Ordering::Acquire);
             let Some(body) = bodies.get(index) else {
                 return Ok(Delivered::full());
             };
-            self.post(body)
+            self.post(body, context)
                 .await
                 .map_err(|error| in_context(error, index, bodies.len()))?;
             next.store(index + 1, Ordering::Release);
@@ -138,10 +143,10 @@ impl RemoteWriteExporter {
     }
 
     /// One POST of one body.
-    async fn post(&self, body: &Bytes) -> Result<(), SendError> {
+    async fn post(&self, body: &Bytes, context: &RequestContext) -> Result<(), SendError> {
         let mut headers = self.encoder.headers().clone();
         if let Some(auth) = &self.auth {
-            auth.apply(&mut headers);
+            auth.apply(&mut headers, context);
         }
         let response = self
             .client
@@ -245,7 +250,9 @@ impl Consumer for RemoteWriteExporter {
         // `deliver`, so that a call after shutdown is refused like any other.
         let result = self
             .delivery
-            .deliver(signal, items - dropped, || self.attempt(&bodies, &next))
+            .deliver(signal, items - dropped, || {
+                self.attempt(&bodies, &next, &batch.context)
+            })
             .await;
         if !matches!(result, Err(ConsumeError::Refused { .. })) {
             self.count_dropped(dropped);

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use sluice_auth::{BearerClient, basic_authorization};
 use sluice_config::{BasicClientAuth, BearerTokenAuthSettings, ComponentId, Extension};
+use sluice_pipeline::RequestContext;
 
+use super::headers_setter::HeadersSetter;
 use crate::ExporterError;
 
 /// Credentials an exporter sends with every request (an HTTP header, or gRPC metadata), built
@@ -17,6 +19,7 @@ use crate::ExporterError;
 /// - `bearertokenauth/x` with `token` or `filename` (and optionally `scheme`, `header`):
 ///   `Authorization: Bearer <token>`. A `filename` is re-read when it changes, once the
 ///   exporter that owns this value has been created (it starts the reloading).
+/// - `headers_setter/x`: headers from each batch's context (the tenant, a forwarded header).
 ///
 /// `Debug` never shows a password or token.
 #[derive(Clone)]
@@ -25,6 +28,8 @@ pub enum ClientAuth {
     Basic(HeaderValue),
     /// A bearer token, possibly re-read from its file.
     Bearer(Arc<BearerClient>),
+    /// Headers from each batch's context.
+    Headers(Arc<HeadersSetter>),
 }
 
 impl fmt::Debug for ClientAuth {
@@ -33,6 +38,9 @@ impl fmt::Debug for ClientAuth {
             ClientAuth::Basic(_) => f.write_str("ClientAuth::Basic(<redacted>)"),
             ClientAuth::Bearer(client) => {
                 f.debug_tuple("ClientAuth::Bearer").field(client).finish()
+            }
+            ClientAuth::Headers(setter) => {
+                f.debug_tuple("ClientAuth::Headers").field(setter).finish()
             }
         }
     }
@@ -57,15 +65,14 @@ impl ClientAuth {
             Extension::BearerTokenAuth(settings) => {
                 ClientAuth::bearer(settings, &format!("extensions.{owner}"))
             }
-            Extension::HeadersSetter(_) => Err(ExporterError::AuthUnusable {
-                extension: owner,
-                reason: "headers_setter is not wired to exporters yet".into(),
-            }),
+            Extension::HeadersSetter(settings) => Ok(ClientAuth::Headers(Arc::new(
+                HeadersSetter::new(&owner, settings)?,
+            ))),
             Extension::HealthCheck(_) | Extension::FileStorage(_) | Extension::Tenancy(_) => {
                 Err(ExporterError::AuthUnusable {
                     extension: owner,
-                    reason: "is not an authenticator; use a basicauth or bearertokenauth \
-                             extension in auth.authenticator"
+                    reason: "is not an authenticator; use a basicauth, bearertokenauth or \
+                             headers_setter extension in auth.authenticator"
                         .into(),
                 })
             }
@@ -85,18 +92,29 @@ impl ClientAuth {
         )?)))
     }
 
-    /// The header to send now: its name and its (sensitive) value.
-    pub fn header(&self) -> (HeaderName, HeaderValue) {
+    /// The credential header to send now: its name and its (sensitive) value; `None` for
+    /// `headers_setter`, whose headers depend on each batch.
+    pub fn header(&self) -> Option<(HeaderName, HeaderValue)> {
         match self {
-            ClientAuth::Basic(value) => (http::header::AUTHORIZATION, value.clone()),
-            ClientAuth::Bearer(client) => (client.header_name().clone(), client.header_value()),
+            ClientAuth::Basic(value) => Some((http::header::AUTHORIZATION, value.clone())),
+            ClientAuth::Bearer(client) => {
+                Some((client.header_name().clone(), client.header_value()))
+            }
+            ClientAuth::Headers(_) => None,
         }
     }
 
-    /// Sets the header on an outgoing request, replacing a configured header of the same name.
-    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
-        let (name, value) = self.header();
-        headers.insert(name, value);
+    /// Sets the header(s) on an outgoing request for a batch with `context`, replacing a
+    /// configured header of the same name.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap, context: &RequestContext) {
+        match self {
+            ClientAuth::Headers(setter) => setter.apply(headers, context),
+            _ => {
+                if let Some((name, value)) = self.header() {
+                    headers.insert(name, value);
+                }
+            }
+        }
     }
 
     /// Starts re-reading a bearer token file (inside a tokio runtime; idempotent).

@@ -1,9 +1,11 @@
 //! What the network exporters share: client TLS with reload ([`tls`]), the TCP/TLS connector
-//! ([`connector`]), the HTTP client ([`http`]), client authentication ([`auth`]) and the
+//! ([`connector`]), the HTTP client ([`http`]), client authentication ([`auth`]), headers from
+//! each batch's context ([`headers_setter`]) and the
 //! `google.rpc` messages servers answer with ([`rpc_status`]).
 
 pub(crate) mod auth;
 pub(crate) mod connector;
+pub(crate) mod headers_setter;
 pub(crate) mod http;
 pub(crate) mod rpc_status;
 pub(crate) mod tls;

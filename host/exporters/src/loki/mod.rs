@@ -38,7 +38,7 @@ use http::header::{CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT as USER_AGENT_HEAD
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use sluice_config::{ComponentId, Compression, LokiExporterSettings, Signal};
 use sluice_pipeline::metrics::ExporterMetrics;
-use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
 
 use crate::ExporterError;
 use crate::client::auth::{self, ClientAuth};
@@ -141,10 +141,14 @@ impl LokiExporter {
         }))
     }
 
-    async fn attempt(&self, body: &Bytes) -> Result<Delivered, SendError> {
+    async fn attempt(
+        &self,
+        body: &Bytes,
+        context: &RequestContext,
+    ) -> Result<Delivered, SendError> {
         let mut headers = self.headers.clone();
         if let Some(auth) = &self.auth {
-            auth.apply(&mut headers);
+            auth.apply(&mut headers, context);
         }
         let response = self.client.post(&self.url, headers, body.clone()).await?;
         if response.status.is_success() {
@@ -194,7 +198,7 @@ impl Consumer for LokiExporter {
             }
         };
         self.delivery
-            .deliver(Signal::Logs, items, || self.attempt(&body))
+            .deliver(Signal::Logs, items, || self.attempt(&body, &batch.context))
             .await
     }
 

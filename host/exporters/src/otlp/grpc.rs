@@ -31,7 +31,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use sluice_config::{ComponentId, Compression, OtlpGrpcExporterSettings};
 use sluice_pipeline::metrics::ExporterMetrics;
-use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
@@ -193,10 +193,10 @@ impl OtlpGrpcExporter {
     }
 
     /// The request with the configured metadata, the auth header and the deadline.
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
+    fn request<T>(&self, message: T, context: &RequestContext) -> tonic::Request<T> {
         let mut headers = self.metadata.clone();
         if let Some(auth) = &self.auth {
-            auth.apply(&mut headers);
+            auth.apply(&mut headers, context);
         }
         let mut request = tonic::Request::from_parts(
             MetadataMap::from_headers(headers),
@@ -208,7 +208,11 @@ impl OtlpGrpcExporter {
     }
 
     /// One export call.
-    async fn attempt(&self, payload: &Payload) -> Result<Delivered, SendError> {
+    async fn attempt(
+        &self,
+        payload: &Payload,
+        context: &RequestContext,
+    ) -> Result<Delivered, SendError> {
         let call = async {
             let channel = self.channel.clone();
             let delivered = match payload {
@@ -219,7 +223,10 @@ impl OtlpGrpcExporter {
                     if let Some(encoding) = self.compression {
                         client = client.send_compressed(encoding);
                     }
-                    let answer = client.export(self.request(r.clone())).await?.into_inner();
+                    let answer = client
+                        .export(self.request(r.clone(), context))
+                        .await?
+                        .into_inner();
                     answer.partial_success.map_or_else(Delivered::full, |p| {
                         Delivered::partial(p.rejected_spans, p.error_message)
                     })
@@ -231,7 +238,10 @@ impl OtlpGrpcExporter {
                     if let Some(encoding) = self.compression {
                         client = client.send_compressed(encoding);
                     }
-                    let answer = client.export(self.request(r.clone())).await?.into_inner();
+                    let answer = client
+                        .export(self.request(r.clone(), context))
+                        .await?
+                        .into_inner();
                     answer.partial_success.map_or_else(Delivered::full, |p| {
                         Delivered::partial(p.rejected_data_points, p.error_message)
                     })
@@ -243,7 +253,10 @@ impl OtlpGrpcExporter {
                     if let Some(encoding) = self.compression {
                         client = client.send_compressed(encoding);
                     }
-                    let answer = client.export(self.request(r.clone())).await?.into_inner();
+                    let answer = client
+                        .export(self.request(r.clone(), context))
+                        .await?
+                        .into_inner();
                     answer.partial_success.map_or_else(Delivered::full, |p| {
                         Delivered::partial(p.rejected_log_records, p.error_message)
                     })
@@ -320,7 +333,7 @@ impl Consumer for OtlpGrpcExporter {
         let payload = &batch.payload;
         let (signal, items) = (payload.signal(), payload.item_count());
         self.delivery
-            .deliver(signal, items, || self.attempt(payload))
+            .deliver(signal, items, || self.attempt(payload, &batch.context))
             .await
     }
 

@@ -25,7 +25,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use prost::Message;
 use sluice_config::{ComponentId, Compression, HttpEncoding, OtlpHttpExporterSettings, Signal};
 use sluice_pipeline::metrics::ExporterMetrics;
-use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
 
 use crate::ExporterError;
 use crate::client::auth::{self, ClientAuth};
@@ -181,13 +181,14 @@ impl OtlpHttpExporter {
         url: &Uri,
         body: &Bytes,
         encoding: Option<&HeaderValue>,
+        context: &RequestContext,
     ) -> Result<Delivered, SendError> {
         let mut headers = self.headers.clone();
         if let Some(encoding) = encoding {
             headers.insert(CONTENT_ENCODING, encoding.clone());
         }
         if let Some(auth) = &self.auth {
-            auth.apply(&mut headers);
+            auth.apply(&mut headers, context);
         }
         let response = self.client.post(url, headers, body.clone()).await?;
         if response.status.is_success() {
@@ -292,7 +293,7 @@ impl Consumer for OtlpHttpExporter {
         };
         self.delivery
             .deliver(signal, items, || {
-                self.attempt(signal, url, &body, encoding.as_ref())
+                self.attempt(signal, url, &body, encoding.as_ref(), &batch.context)
             })
             .await
     }

@@ -143,7 +143,7 @@ fn client_auth_from_extensions() {
         }),
     });
     let auth = ClientAuth::from_extension(&id, &client).unwrap();
-    let (name, value) = auth.header();
+    let (name, value) = auth.header().unwrap();
     assert_eq!(name, http::header::AUTHORIZATION);
     assert_eq!(value, "Basic dTpodW50ZXIy");
     assert!(value.is_sensitive());

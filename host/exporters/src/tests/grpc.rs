@@ -357,3 +357,33 @@ async fn grpc_shutdown_during_a_retry_wait_refuses_at_once() {
     );
     assert_eq!(backend.count(), 1);
 }
+
+#[tokio::test]
+async fn grpc_headers_setter_sends_each_batch_s_tenant() {
+    init();
+    let backend = GrpcBackend::default();
+    let server = backend.start(None).await;
+    let settings = settings(&format!("http://{}", server.addr));
+    let auth = super::support::tenant_header_setter();
+    let metrics = Metrics::new();
+    let otlp = exporter("tenants", &settings, Some(auth), &metrics);
+    for tenant in [Some("acme"), Some("globex"), None] {
+        let payload = Payload::Traces(fixtures::traces(1, 1));
+        otlp.consume(super::support::tenant_batch(payload, tenant))
+            .await
+            .unwrap();
+    }
+    let tenants: Vec<_> = backend
+        .seen()
+        .iter()
+        .map(|s| s.header("x-scope-orgid").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        tenants,
+        [
+            Some("acme".into()),
+            Some("globex".into()),
+            Some("anonymous".into())
+        ]
+    );
+}

@@ -430,3 +430,33 @@ async fn bearer_token_file_change_is_picked_up() {
     }
     panic!("token file change not picked up; last header {last:?}");
 }
+
+#[tokio::test]
+async fn http_headers_setter_sends_each_batch_s_tenant() {
+    init();
+    let backend = HttpBackend::default();
+    let server = backend.start(None).await;
+    let settings = settings(&format!("http://{}/", server.addr));
+    let auth = super::support::tenant_header_setter();
+    let metrics = Metrics::new();
+    let otlp = exporter("tenants", &settings, Some(auth), &metrics);
+    for tenant in [Some("acme"), Some("globex"), None] {
+        let payload = Payload::Logs(fixtures::logs(1));
+        otlp.consume(super::support::tenant_batch(payload, tenant))
+            .await
+            .unwrap();
+    }
+    let tenants: Vec<_> = backend
+        .seen()
+        .iter()
+        .map(|s| s.header("x-scope-orgid").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        tenants,
+        [
+            Some("acme".into()),
+            Some("globex".into()),
+            Some("anonymous".into())
+        ]
+    );
+}

@@ -52,6 +52,28 @@ pub fn batch(payload: Payload) -> Batch {
     Batch::new(payload, RequestContext::default())
 }
 
+/// A batch of `tenant` (as a receiver's tenancy would have attributed it).
+pub fn tenant_batch(payload: Payload, tenant: Option<&str>) -> Batch {
+    let context = RequestContext {
+        tenant: tenant.map(std::sync::Arc::from),
+        ..RequestContext::default()
+    };
+    Batch::new(payload, context)
+}
+
+/// `headers_setter` sending the tenant in `X-Scope-OrgID`, `anonymous` when there is none.
+pub fn tenant_header_setter() -> crate::ClientAuth {
+    let settings: sluice_config::HeadersSetterSettings = serde_yaml::from_str(
+        "headers: [{key: X-Scope-OrgID, from_attribute: tenant, default_value: anonymous}]",
+    )
+    .unwrap();
+    crate::ClientAuth::from_extension(
+        &sluice_config::ComponentId::new("headers_setter", None),
+        &sluice_config::Extension::HeadersSetter(settings),
+    )
+    .unwrap()
+}
+
 /// Retries every 10 ms (no jitter), giving up after 10 s.
 pub fn fast_retry() -> RetrySettings {
     RetrySettings {
