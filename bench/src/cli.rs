@@ -88,6 +88,11 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
+    /// Spread requests over this many tenants: each request carries `X-Scope-OrgID:
+    /// tenant-<k>`, k cycling over 0..N (requests of one client cycle too).
+    #[arg(long, value_name = "N")]
+    pub tenants: Option<usize>,
+
     /// Free-form label copied into the report (e.g. "sluice http gzip").
     #[arg(long)]
     pub label: Option<String>,

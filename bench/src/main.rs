@@ -67,6 +67,8 @@ struct Plan {
     concurrency: u32,
     requests: Option<u64>,
     claimed: AtomicU64,
+    /// `X-Scope-OrgID` values to cycle through (`--tenants`); empty: none sent.
+    tenants: Vec<HeaderValue>,
 }
 
 async fn run(args: Args) -> Result<Report> {
@@ -96,6 +98,9 @@ async fn run(args: Args) -> Result<Report> {
         concurrency: args.concurrency as u32,
         requests: args.requests,
         claimed: AtomicU64::new(0),
+        tenants: (0..args.tenants.unwrap_or(0))
+            .map(|k| HeaderValue::from_str(&format!("tenant-{k}")))
+            .collect::<Result<_, _>>()?,
     });
     let workers: Vec<_> = (0..args.concurrency)
         .map(|id| tokio::spawn(client_loop(id, target.clone(), pool.clone(), plan.clone())))
@@ -203,8 +208,11 @@ async fn client_loop(id: usize, target: Arc<Target>, pool: Arc<Pool>, plan: Arc<
             break;
         }
         let body = pool.bodies[next % pool.bodies.len()].clone();
+        // Clients interleave, so together they cycle over every tenant evenly.
+        let turn = (next - id) * plan.concurrency as usize + id;
+        let tenant = (!plan.tenants.is_empty()).then(|| &plan.tenants[turn % plan.tenants.len()]);
         next += 1;
-        let outcome = client.send(body).await;
+        let outcome = client.send(body, tenant).await;
         let unreachable = outcome.is_transport_failure();
         if measured {
             stats.record(outcome, due.elapsed(), pool.spans);
@@ -218,6 +226,9 @@ async fn client_loop(id: usize, target: Arc<Target>, pool: Arc<Pool>, plan: Arc<
 }
 
 fn validate(args: &Args) -> Result<()> {
+    if args.tenants == Some(0) {
+        bail!("--tenants must be at least 1");
+    }
     if args.concurrency == 0 || args.spans == 0 || args.pool == 0 {
         bail!("--concurrency, --spans and --pool must be at least 1");
     }

@@ -137,9 +137,10 @@ impl Client {
         }
     }
 
-    pub async fn send(&mut self, body: Bytes) -> Outcome {
+    /// Send `body`, with `tenant` as `X-Scope-OrgID` when given.
+    pub async fn send(&mut self, body: Bytes, tenant: Option<&HeaderValue>) -> Outcome {
         let timeout = self.target.timeout;
-        match tokio::time::timeout(timeout, self.exchange(body)).await {
+        match tokio::time::timeout(timeout, self.exchange(body, tenant)).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 // The connection may hold a half-read response: start afresh.
@@ -152,7 +153,7 @@ impl Client {
         }
     }
 
-    async fn exchange(&mut self, body: Bytes) -> Outcome {
+    async fn exchange(&mut self, body: Bytes, tenant: Option<&HeaderValue>) -> Outcome {
         let mut connection = match self.ready_connection().await {
             Ok(connection) => connection,
             Err(outcome) => return outcome,
@@ -161,6 +162,11 @@ impl Client {
             .body(Full::new(body))
             .expect("valid request");
         *request.headers_mut() = self.target.headers.clone();
+        if let Some(tenant) = tenant {
+            request
+                .headers_mut()
+                .insert("x-scope-orgid", tenant.clone());
+        }
         let response = match &mut connection {
             Connection::Http1(sender) => sender.send_request(request).await,
             Connection::Http2(sender) => sender.send_request(request).await,
@@ -304,7 +310,7 @@ mod tests {
         let mut kinds = Vec::new();
         for _ in 0..4 {
             kinds.push(
-                match client.send(Bytes::from_static(b"not protobuf")).await {
+                match client.send(Bytes::from_static(b"not protobuf"), None).await {
                     Outcome::Ok { rejected } => format!("ok {rejected}"),
                     Outcome::Failed { kind, .. } => kind,
                 },
@@ -329,7 +335,7 @@ mod tests {
             Duration::from_secs(5),
         );
         let outcome = Client::new(Arc::new(target.unwrap()))
-            .send(Bytes::new())
+            .send(Bytes::new(), None)
             .await;
         assert!(outcome.is_transport_failure());
     }
