@@ -6,21 +6,103 @@ use std::os::unix::fs::PermissionsExt;
 use anyhow::{Result, ensure};
 use serde_json::json;
 use sluice_tests::certs::client_config;
-use sluice_tests::process::{run, workspace_root};
+use sluice_tests::process::{run, run_in, workspace_root};
 use sluice_tests::{Export, Protocol, Setup, Via};
 
 #[tokio::test(flavor = "multi_thread")]
-async fn validate_accepts_every_shipped_config() -> Result<()> {
-    // Every shipped environment, guests' init included (OTTL statements are checked).
-    for env in ["dev", "staging", "prod", "mtls"] {
-        let file = workspace_root().join(format!("config/{env}.yaml"));
-        let (status, stdout, stderr) =
-            run(&["validate", "--config", &file.to_string_lossy()]).await?;
+async fn validate_accepts_every_shipped_environment() -> Result<()> {
+    // Every shipped bundle (base.yaml + the overlay), guests' init included (OTTL statements
+    // are checked), selected by --env or by SLUICE_ENV, and mtls.yaml on its own.
+    for env in ["dev", "staging", "prod"] {
+        let (status, stdout, stderr) = run(&["validate", "--env", env]).await?;
         ensure!(
-            status.code() == Some(0),
-            "validate config/{env}.yaml: {status}\n{stdout}{stderr}"
+            status.code() == Some(0) && stdout.contains(&format!("valid (environment {env})")),
+            "validate --env {env}: {status}\n{stdout}{stderr}"
+        );
+        ensure!(
+            stdout.contains("config/base.yaml") && stdout.contains(&format!("config/{env}.yaml")),
+            "validate --env {env} did not read base.yaml and {env}.yaml: {stdout}"
         );
     }
+    let (status, stdout, stderr) = run_in(
+        &workspace_root(),
+        &["validate"],
+        &[("SLUICE_ENV", "staging")],
+    )
+    .await?;
+    ensure!(
+        status.code() == Some(0) && stdout.contains("valid (environment staging)"),
+        "SLUICE_ENV=staging sluice validate: {status}\n{stdout}{stderr}"
+    );
+    let mtls = workspace_root().join("config/mtls.yaml");
+    let (status, stdout, stderr) = run(&["validate", "--config", &mtls.to_string_lossy()]).await?;
+    ensure!(
+        status.code() == Some(0),
+        "validate config/mtls.yaml: {status}\n{stdout}{stderr}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn env_with_explicit_configs_only_names_the_environment() -> Result<()> {
+    let mtls = workspace_root().join("config/mtls.yaml");
+    let (status, stdout, stderr) = run(&[
+        "validate",
+        "--env",
+        "prod",
+        "--config",
+        &mtls.to_string_lossy(),
+    ])
+    .await?;
+    ensure!(
+        status.code() == Some(0)
+            && stdout.contains("valid (environment prod)")
+            && !stdout.contains("base.yaml"),
+        "validate --env prod --config mtls.yaml: {status}\n{stdout}{stderr}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_environment_lists_the_available_ones() -> Result<()> {
+    for args in [
+        &["validate", "--env", "qa"][..],
+        &["--env", "qa"][..],
+        &["--env", "../config/dev"][..],
+    ] {
+        let (status, stdout, stderr) = run(args).await?;
+        ensure!(
+            status.code() == Some(64),
+            "sluice {args:?}: {status}\n{stdout}{stderr}"
+        );
+        ensure!(
+            stderr.lines().count() == 1,
+            "sluice {args:?}: not one line:\n{stderr}"
+        );
+    }
+    let (_, _, stderr) = run(&["validate", "--env", "qa"]).await?;
+    ensure!(
+        stderr.contains("environment \"qa\" not found")
+            && stderr.contains("available: dev, mtls, prod, staging"),
+        "{stderr}"
+    );
+    // Another config directory, as the image's /etc/sluice.
+    let dir = tempfile::tempdir()?;
+    let (status, _, stderr) = run_in(
+        dir.path(),
+        &["--env", "dev"],
+        &[("SLUICE_CONFIG_DIR", "/nonexistent")],
+    )
+    .await?;
+    ensure!(
+        status.code() == Some(64) && stderr.contains("cannot list /nonexistent"),
+        "{status}: {stderr}"
+    );
+    let (status, _, stderr) = run_in(dir.path(), &[], &[]).await?;
+    ensure!(
+        status.code() == Some(64) && stderr.contains("pass --env NAME"),
+        "no config, no env: {status}: {stderr}"
+    );
     Ok(())
 }
 

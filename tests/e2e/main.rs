@@ -10,10 +10,12 @@
 mod alert_rules;
 mod basic_auth;
 mod cli;
+mod compose;
 mod compression;
 mod environments;
 mod export;
 mod gzip_bomb;
+mod health;
 mod hot_swap;
 mod http_status;
 mod json;

@@ -136,3 +136,26 @@ impl Process {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
+
+/// `sluice ARGS…` to completion in `dir` with extra environment variables: (exit status,
+/// stdout, stderr).
+pub async fn run_in(
+    dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<(ExitStatus, String, String)> {
+    let output = Command::new(binary()?)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(dir)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PATIENCE, output)
+        .await
+        .map_err(|_| anyhow!("sluice {args:?} did not finish within {PATIENCE:?}"))??;
+    Ok((
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
+}

@@ -6,16 +6,33 @@ use std::time::Duration;
 
 use crate::app::App;
 use crate::app::signals::{Request, Signals};
-use crate::cli::{CertsArgs, LogFormat};
+use crate::cli::{CertsArgs, HealthArgs, LogFormat, LogOutput};
+use crate::environment::Selection;
 
 /// `EX_USAGE` from sysexits.h: the config is invalid.
 pub const EXIT_INVALID_CONFIG: u8 = 64;
 /// How long a shutdown may take before Sluice gives up waiting for in-flight work.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
+/// `--config` files and `--env` resolved to what to load, or exit 64 with one line.
+pub fn select(files: &[PathBuf], env: Option<&str>, dir: &Path) -> Result<Selection, ExitCode> {
+    crate::environment::select(files, env, dir).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_INVALID_CONFIG)
+    })
+}
+
+/// Load the selected files and stamp the environment on the config.
+pub fn load(selection: &Selection) -> Result<sluice_config::Config, sluice_config::ConfigErrors> {
+    let mut config = sluice_config::load(&selection.files)?;
+    config.environment.clone_from(&selection.environment);
+    Ok(config)
+}
+
 /// `sluice validate`: print every problem, exit 64 if any.
-pub fn validate(files: &[PathBuf]) -> ExitCode {
-    match sluice_config::load(files) {
+pub fn validate(selection: &Selection) -> ExitCode {
+    let files = &selection.files;
+    match load(selection) {
         Ok(config) => {
             // WebAssembly processors validate their own config (OTTL statements...) in `init`.
             let (problems, warnings) = crate::app::wasm::WasmProcessors::check(&config);
@@ -29,7 +46,10 @@ pub fn validate(files: &[PathBuf]) -> ExitCode {
                 eprintln!("{}: {} problem(s) found", join(files), problems.len());
                 return ExitCode::from(EXIT_INVALID_CONFIG);
             }
-            println!("{}: valid", join(files));
+            match &selection.environment {
+                Some(env) => println!("{}: valid (environment {env})", join(files)),
+                None => println!("{}: valid", join(files)),
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -66,13 +86,35 @@ pub fn certs(args: &CertsArgs) -> ExitCode {
     }
 }
 
-/// Run Sluice until SIGTERM/SIGINT, then drain.
-pub fn run(files: &[PathBuf], log_format: Option<LogFormat>, log_level: Option<&str>) -> ExitCode {
-    if files.is_empty() {
-        eprintln!("error: no config given: sluice --config config/dev.yaml (see --help)");
-        return ExitCode::from(EXIT_INVALID_CONFIG);
+/// `sluice health`: exit 0 when the health_check extension answers 200, 1 otherwise, with
+/// one line saying why.
+pub fn health(args: &HealthArgs) -> ExitCode {
+    let endpoint = args.endpoint.clone().unwrap_or_else(|| {
+        crate::health::default_endpoint(std::env::var("SLUICE_HEALTH_ENDPOINT").ok().as_deref())
+    });
+    let result = crate::health::Target::parse(&endpoint)
+        .and_then(|target| crate::health::check(&target, args.timeout));
+    match result {
+        Ok(status) => {
+            println!("healthy: {endpoint} ({status})");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
     }
-    let config = match sluice_config::load(files) {
+}
+
+/// Run Sluice until SIGTERM/SIGINT, then drain.
+pub fn run(
+    selection: &Selection,
+    log_format: Option<LogFormat>,
+    log_output: LogOutput,
+    log_level: Option<&str>,
+) -> ExitCode {
+    let files = &selection.files;
+    let config = match load(selection) {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("{errors}");
@@ -80,10 +122,22 @@ pub fn run(files: &[PathBuf], log_format: Option<LogFormat>, log_level: Option<&
             return ExitCode::from(EXIT_INVALID_CONFIG);
         }
     };
-    crate::telemetry::logging::init(log_format, log_level, &config.service.telemetry.logs);
+    crate::telemetry::logging::init(
+        log_format,
+        log_output,
+        log_level,
+        &config.service.telemetry.logs,
+    );
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
+    tracing::info!(
+        environment = selection.environment.as_deref().unwrap_or("-"),
+        files = %join(files),
+        "starting Sluice {}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let environment = selection.environment.clone();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,7 +159,7 @@ pub fn run(files: &[PathBuf], log_format: Option<LogFormat>, log_level: Option<&
         let mut app = app;
         let mut signals = Signals::new();
         while signals.next().await == Request::Reload {
-            reload(&mut app);
+            reload(&mut app, environment.as_deref());
         }
         app.shutdown(SHUTDOWN_GRACE).await;
         ExitCode::SUCCESS
@@ -114,9 +168,12 @@ pub fn run(files: &[PathBuf], log_format: Option<LogFormat>, log_level: Option<&
 
 /// SIGHUP: read the config files again; an invalid config changes nothing (the Collector
 /// would exit; Sluice keeps running what it runs).
-fn reload(app: &mut App) {
-    let files = app.config_sources().to_vec();
-    match sluice_config::load(&files) {
+fn reload(app: &mut App, environment: Option<&str>) {
+    let selection = Selection {
+        files: app.config_sources().to_vec(),
+        environment: environment.map(str::to_owned),
+    };
+    match load(&selection) {
         Ok(config) => {
             // Compiling a component takes tens of milliseconds: keep other tasks moving.
             let swapped = tokio::task::block_in_place(|| app.reload(config));

@@ -5,5 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod environment;
 pub mod extensions;
+pub mod health;
 pub mod telemetry;

@@ -13,9 +13,24 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Validate(args)) => sluice::commands::validate(&args.config),
-        Some(Command::Certs(args)) => sluice::commands::certs(&args),
-        None => sluice::commands::run(&cli.config, cli.log_format, cli.log_level.as_deref()),
+    let select = |files: &[std::path::PathBuf]| {
+        sluice::commands::select(files, cli.env.as_deref(), &cli.config_dir)
+    };
+    match &cli.command {
+        Some(Command::Validate(args)) => match select(&args.config) {
+            Ok(selection) => sluice::commands::validate(&selection),
+            Err(code) => code,
+        },
+        Some(Command::Certs(args)) => sluice::commands::certs(args),
+        Some(Command::Health(args)) => sluice::commands::health(args),
+        None => match select(&cli.config) {
+            Ok(selection) => sluice::commands::run(
+                &selection,
+                cli.log_format,
+                cli.log_output,
+                cli.log_level.as_deref(),
+            ),
+            Err(code) => code,
+        },
     }
 }
