@@ -20,9 +20,12 @@ use crate::{Principal, ServerAuthenticator};
 pub(crate) const DEFAULT_SCHEME: &str = "Bearer";
 pub(crate) const DEFAULT_HEADER: &str = "authorization";
 
-/// Accepts requests carrying one of the configured tokens. Exactly one of `token`, `tokens`
+/// Accepts requests carrying one of the configured tokens: at most one of `token`, `tokens`
 /// or `filename` (one token per line, blank lines ignored; re-read when it changes once
-/// [`BearerTokenAuth::start_reloading`] is called).
+/// [`BearerTokenAuth::start_reloading`] is called), plus any `named_tokens`.
+///
+/// The [`Principal`] of a request names the token that matched: its key in `named_tokens`, or
+/// `token-<index>` for the others (their position in `tokens` or the file).
 pub struct BearerTokenAuth {
     shared: Arc<Shared>,
     reloader: Reloader,
@@ -33,10 +36,53 @@ struct Shared {
     header: HeaderName,
     scheme: String,
     file: Option<PathBuf>,
-    /// SHA-256 of each accepted token, in config order: comparing digests takes the same
-    /// time whatever the presented token's length.
-    digests: RwLock<Arc<Vec<[u8; 32]>>>,
+    /// The unnamed tokens (`token-<index>`) then the named ones. Swapped whole when the file
+    /// changes.
+    tokens: RwLock<Arc<Tokens>>,
+    /// `named_tokens`, kept across reloads of the file.
+    named: Vec<(String, String)>,
     file_fingerprint: Mutex<Option<[u8; 32]>>,
+}
+
+/// SHA-256 of each accepted token with its name: comparing digests takes the same time
+/// whatever the presented token's length.
+struct Tokens {
+    digests: Vec<[u8; 32]>,
+    names: Vec<Arc<str>>,
+}
+
+impl Tokens {
+    /// `unnamed` get `token-<index>`; `named` keep their names. A named token equal to any
+    /// other is refused (which name would the client get?); among unnamed ones the first wins.
+    fn new(
+        unnamed: &[String],
+        named: &[(String, String)],
+        owner: &str,
+    ) -> Result<Tokens, LoadError> {
+        let mut digests: Vec<[u8; 32]> = Vec::with_capacity(unnamed.len() + named.len());
+        let mut names: Vec<Arc<str>> = Vec::with_capacity(digests.capacity());
+        let entries = unnamed
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (Arc::from(format!("token-{i}")), t, false))
+            .chain(named.iter().map(|(n, t)| (Arc::from(n.as_str()), t, true)));
+        for (name, token, is_named) in entries {
+            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            let duplicate = digests.iter().position(|d| *d == digest);
+            if let (Some(i), true) = (duplicate, is_named) {
+                return Err(LoadError::settings(
+                    owner,
+                    format!(
+                        "tokens {} and {name} are the same token; give each client its own",
+                        names[i]
+                    ),
+                ));
+            }
+            digests.push(digest);
+            names.push(name);
+        }
+        Ok(Tokens { digests, names })
+    }
 }
 
 impl fmt::Debug for BearerTokenAuth {
@@ -47,6 +93,10 @@ impl fmt::Debug for BearerTokenAuth {
             .field("scheme", &self.shared.scheme)
             .field("file", &self.shared.file)
             .field("tokens", &self.token_count())
+            .field(
+                "named_tokens",
+                &self.shared.named.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -55,10 +105,11 @@ impl BearerTokenAuth {
     pub fn load(settings: &BearerTokenAuthSettings, owner: &str) -> Result<Self, LoadError> {
         let header = header_name(settings, owner)?;
         let scheme = scheme(settings, owner)?;
+        let named = named_tokens(settings, owner)?;
         let (tokens, fp) = match (&settings.token, &settings.tokens, &settings.filename) {
             (Some(token), None, None) => (vec![checked_token(token, owner, "`token`")?], None),
             (None, Some(list), None) => {
-                if list.is_empty() {
+                if list.is_empty() && named.is_empty() {
                     return Err(LoadError::settings(owner, "`tokens` is empty"));
                 }
                 let tokens = list
@@ -72,26 +123,30 @@ impl BearerTokenAuth {
                 let (tokens, fp) = read_token_file(path, owner)?;
                 (tokens, Some(fp))
             }
+            (None, None, None) if !named.is_empty() => (Vec::new(), None),
             (None, None, None) => {
                 return Err(LoadError::settings(
                     owner,
-                    "set one of `token`, `tokens` or `filename`",
+                    "set one of `token`, `tokens`, `named_tokens` or `filename`",
                 ));
             }
             _ => {
                 return Err(LoadError::settings(
                     owner,
-                    "`token`, `tokens` and `filename` exclude each other: set only one",
+                    "`token`, `tokens` and `filename` exclude each other: set only one \
+                     (`named_tokens` may go with any of them)",
                 ));
             }
         };
+        let tokens = Tokens::new(&tokens, &named, owner)?;
         Ok(BearerTokenAuth {
             shared: Arc::new(Shared {
                 owner: owner.to_owned(),
                 header,
                 scheme,
                 file: settings.filename.clone(),
-                digests: RwLock::new(Arc::new(digests(&tokens))),
+                tokens: RwLock::new(Arc::new(tokens)),
+                named,
                 file_fingerprint: Mutex::new(fp),
             }),
             reloader: Reloader::default(),
@@ -105,7 +160,7 @@ impl BearerTokenAuth {
 
     /// How many tokens are accepted now.
     pub fn token_count(&self) -> usize {
-        self.shared.digests.read().len()
+        self.shared.tokens.read().digests.len()
     }
 
     #[cfg(test)]
@@ -153,22 +208,24 @@ impl Shared {
     fn check(&self, headers: &http::HeaderMap) -> Result<Principal, AuthError> {
         let token = header::credentials(headers, &self.header, &self.scheme)?;
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let digests = self.digests.read().clone();
+        let tokens = self.tokens.read().clone();
         // Look at every token whatever matches, so timing says nothing about which one did.
         let mut found = Choice::from(0);
         let mut index = 0u64;
-        for (i, digest) in digests.iter().enumerate() {
+        for (i, digest) in tokens.digests.iter().enumerate() {
             let eq = digest.ct_eq(&presented);
             index.conditional_assign(&(i as u64), eq & !found);
             found |= eq;
         }
-        if bool::from(found) {
-            Ok(Principal {
+        let name = usize::try_from(index)
+            .ok()
+            .and_then(|i| tokens.names.get(i));
+        match name {
+            Some(name) if bool::from(found) => Ok(Principal {
                 username: None,
-                token_name: Some(format!("token-{index}")),
-            })
-        } else {
-            Err(AuthError::InvalidToken)
+                token_name: Some(name.to_string()),
+            }),
+            _ => Err(AuthError::InvalidToken),
         }
     }
 
@@ -177,11 +234,16 @@ impl Shared {
         let mut current = self.file_fingerprint.lock();
         match read_token_file(path, &self.owner) {
             Ok((_, fp)) if *current == Some(fp) => {}
-            Ok((tokens, fp)) => {
-                *self.digests.write() = Arc::new(digests(&tokens));
-                *current = Some(fp);
-                tracing::info!(authenticator = %self.owner, path = %path.display(), tokens = tokens.len(), "bearer tokens reloaded");
-            }
+            Ok((tokens, fp)) => match Tokens::new(&tokens, &self.named, &self.owner) {
+                Ok(loaded) => {
+                    *self.tokens.write() = Arc::new(loaded);
+                    *current = Some(fp);
+                    tracing::info!(authenticator = %self.owner, path = %path.display(), tokens = tokens.len(), "bearer tokens reloaded");
+                }
+                Err(e) => {
+                    tracing::warn!(authenticator = %self.owner, "bearer token reload failed, keeping the previous tokens: {e}");
+                }
+            },
             Err(e) => {
                 tracing::warn!(authenticator = %self.owner, "bearer token reload failed, keeping the previous tokens: {e}");
             }
@@ -189,11 +251,23 @@ impl Shared {
     }
 }
 
-fn digests(tokens: &[String]) -> Vec<[u8; 32]> {
-    tokens
-        .iter()
-        .map(|t| Sha256::digest(t.as_bytes()).into())
-        .collect()
+/// `named_tokens` as (name, token) pairs, each token checked like the others.
+fn named_tokens(
+    settings: &BearerTokenAuthSettings,
+    owner: &str,
+) -> Result<Vec<(String, String)>, LoadError> {
+    let mut named = Vec::new();
+    for (name, token) in settings.named_tokens.iter().flatten() {
+        if name.trim().is_empty() {
+            return Err(LoadError::settings(
+                owner,
+                "`named_tokens` has an empty name",
+            ));
+        }
+        let token = checked_token(token, owner, &format!("`named_tokens.{name}`"))?;
+        named.push((name.clone(), token));
+    }
+    Ok(named)
 }
 
 pub(crate) fn header_name(

@@ -124,7 +124,10 @@ fn settings_errors() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tokens");
     std::fs::write(&file, "a\n").unwrap();
-    assert!(load_err(Default::default()).contains("set one of `token`, `tokens` or `filename`"));
+    assert!(
+        load_err(Default::default())
+            .contains("set one of `token`, `tokens`, `named_tokens` or `filename`")
+    );
     let both = BearerTokenAuthSettings {
         token: Some("a".into()),
         filename: Some(file.clone()),
@@ -206,4 +209,75 @@ async fn token_file_is_reread_when_it_changes() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("token file change not picked up within 10s");
+}
+
+fn named(pairs: &[(&str, &str)]) -> Option<std::collections::BTreeMap<String, String>> {
+    Some(
+        pairs
+            .iter()
+            .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn named_token_that_matched_gives_its_name() {
+    let auth = load(BearerTokenAuthSettings {
+        named_tokens: named(&[("team-a", "alpha-secret"), ("team-b", "beta-secret")]),
+        ..Default::default()
+    });
+    let b = with("authorization", "Bearer beta-secret");
+    assert_eq!(token_name(&auth, &b).await.unwrap(), "team-b");
+    let a = with("authorization", "Bearer alpha-secret");
+    assert_eq!(token_name(&auth, &a).await.unwrap(), "team-a");
+    let wrong = with("authorization", "Bearer gamma-secret");
+    assert!(matches!(
+        auth.authenticate(&wrong, None).await,
+        Err(AuthError::InvalidToken)
+    ));
+    // Nothing secret in Debug.
+    let debug = format!("{auth:?}");
+    assert!(
+        debug.contains("team-a") && !debug.contains("alpha-secret"),
+        "{debug}"
+    );
+}
+
+#[tokio::test]
+async fn named_tokens_go_with_unnamed_ones_and_survive_a_file_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens");
+    std::fs::write(&file, "one\n").unwrap();
+    let auth = load(BearerTokenAuthSettings {
+        filename: Some(file.clone()),
+        named_tokens: named(&[("team-a", "alpha-secret")]),
+        ..Default::default()
+    });
+    let one = with("authorization", "Bearer one");
+    assert_eq!(token_name(&auth, &one).await.unwrap(), "token-0");
+    std::fs::write(&file, "two\n").unwrap();
+    auth.reload_now();
+    let a = with("authorization", "Bearer alpha-secret");
+    assert_eq!(token_name(&auth, &a).await.unwrap(), "team-a");
+    assert!(auth.authenticate(&one, None).await.is_err());
+    // A file token equal to a named one is refused; the previous tokens stay.
+    std::fs::write(&file, "alpha-secret\n").unwrap();
+    auth.reload_now();
+    let two = with("authorization", "Bearer two");
+    assert_eq!(token_name(&auth, &two).await.unwrap(), "token-0");
+}
+
+#[test]
+fn a_named_token_shared_with_another_name_is_refused_without_showing_it() {
+    let err = load_err(BearerTokenAuthSettings {
+        named_tokens: named(&[("team-a", "same-secret"), ("team-b", "same-secret")]),
+        ..Default::default()
+    });
+    assert!(err.contains("team-a and team-b"), "{err}");
+    assert!(!err.contains("same-secret"), "{err}");
+    let err = load_err(BearerTokenAuthSettings {
+        named_tokens: named(&[("team-a", " ")]),
+        ..Default::default()
+    });
+    assert!(err.contains("`named_tokens.team-a` is empty"), "{err}");
 }

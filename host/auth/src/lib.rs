@@ -34,8 +34,9 @@ pub use bearer::BearerTokenAuth;
 pub use client::{BearerClient, basic_authorization};
 pub use error::{AuthError, LoadError};
 
-/// Who a request authenticated as. Never holds a password or token: bearer tokens are named
-/// `token-<index>` (their position in the config or token file).
+/// Who a request authenticated as. Never holds a password or token: a bearer token is named
+/// by its key in `named_tokens`, or `token-<index>` (its position in `tokens` or the token
+/// file).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Principal {
     pub username: Option<String>,

@@ -32,15 +32,59 @@ struct QueueLabels {
     data_type: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// A processor, and the tenant it runs for when it belongs to a `tenant_processors` chain
+/// (the `tenant` label is left out for shared processors).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct ProcessorLabels {
     processor: String,
+    tenant: Option<String>,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+impl ProcessorLabels {
+    fn of(processor: &str) -> Self {
+        ProcessorLabels {
+            processor: processor.to_owned(),
+            tenant: None,
+        }
+    }
+
+    fn encode_into(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelSetEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeLabel;
+        ("processor", self.processor.as_str()).encode(encoder.encode_label())?;
+        if let Some(tenant) = &self.tenant {
+            ("tenant", tenant.as_str()).encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
+}
+
+impl EncodeLabelSet for ProcessorLabels {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelSetEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        self.encode_into(encoder)
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct ProcessorErrorLabels {
-    processor: String,
+    processor: ProcessorLabels,
     kind: String,
+}
+
+impl EncodeLabelSet for ProcessorErrorLabels {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelSetEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeLabel;
+        self.processor.encode_into(encoder)?;
+        ("kind", self.kind.as_str()).encode(encoder.encode_label())
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -223,6 +267,7 @@ pub struct Metrics {
     sluice_registry: Arc<Mutex<Registry>>,
     wasm: WasmFamilies,
     tail_sampling: TailSamplingFamilies,
+    receiver_tenants: ReceiverTenantFamilies,
 }
 
 impl Default for Metrics {
@@ -249,6 +294,7 @@ impl Metrics {
             sluice_registry: Arc::default(),
             wasm: WasmFamilies::new(),
             tail_sampling: TailSamplingFamilies::default(),
+            receiver_tenants: ReceiverTenantFamilies::default(),
         };
         m.receiver_accepted.register(
             &mut registry,
@@ -305,30 +351,39 @@ impl Metrics {
             "exporter_retried",
             "Items whose export failed with a retryable error and was tried again:",
         );
+        m.receiver_tenants.register(&mut sluice_registry);
         *m.sluice_registry.lock() = sluice_registry;
         m
     }
 
     /// Metrics of one WebAssembly processor.
     pub fn wasm_processor(&self, processor: &str) -> WasmProcessorMetrics {
-        let labels = ProcessorLabels {
+        self.wasm_processor_of(ProcessorLabels::of(processor))
+    }
+
+    /// Metrics of one WebAssembly processor of `tenant`'s own chain (`tenant_processors`):
+    /// the same series as [`Metrics::wasm_processor`] with a `tenant` label.
+    pub fn tenant_wasm_processor(&self, processor: &str, tenant: &str) -> WasmProcessorMetrics {
+        self.wasm_processor_of(ProcessorLabels {
             processor: processor.to_owned(),
-        };
+            tenant: Some(tenant.to_owned()),
+        })
+    }
+
+    fn wasm_processor_of(&self, labels: ProcessorLabels) -> WasmProcessorMetrics {
         WasmProcessorMetrics {
-            processor: processor.to_owned(),
             dropped: Signal::ALL.map(|s| self.processor_dropped.get(s, &labels)),
             calls: self.wasm.calls.get_or_create(&labels).clone(),
             duration: self.wasm.duration.get_or_create(&labels).clone(),
             restarts: self.wasm.restarts.get_or_create(&labels).clone(),
             errors: self.wasm.errors.clone(),
+            labels,
         }
     }
 
     /// Metrics of one `tail_sampling` processor.
     pub fn tail_sampling(&self, processor: &str) -> TailSamplingMetrics {
-        let labels = ProcessorLabels {
-            processor: processor.to_owned(),
-        };
+        let labels = ProcessorLabels::of(processor);
         let f = &self.tail_sampling;
         let by_decision = |family: &Family<SampledLabels, Counter>| {
             [false, true].map(|sampled| {
@@ -393,9 +448,7 @@ impl Metrics {
 
     /// Counters of one processor.
     pub fn processor(&self, processor: &str) -> ProcessorMetrics {
-        let labels = ProcessorLabels {
-            processor: processor.to_owned(),
-        };
+        let labels = ProcessorLabels::of(processor);
         ProcessorMetrics {
             dropped: Signal::ALL.map(|s| self.processor_dropped.get(s, &labels)),
             refusing: self.memory_limiter_refusing.get_or_create(&labels).clone(),
@@ -508,7 +561,7 @@ impl ProcessorMetrics {
 /// Calls, errors by kind, call durations and instance restarts of one WebAssembly processor.
 #[derive(Clone, Debug)]
 pub struct WasmProcessorMetrics {
-    processor: String,
+    labels: ProcessorLabels,
     dropped: [Counter; 3],
     calls: Counter,
     duration: Histogram,
@@ -528,7 +581,7 @@ impl WasmProcessorMetrics {
     pub fn error(&self, kind: &str) {
         self.errors
             .get_or_create(&ProcessorErrorLabels {
-                processor: self.processor.clone(),
+                processor: self.labels.clone(),
                 kind: kind.to_owned(),
             })
             .inc();
@@ -554,7 +607,7 @@ impl WasmProcessorMetrics {
     pub fn errors(&self, kind: &str) -> u64 {
         self.errors
             .get(&ProcessorErrorLabels {
-                processor: self.processor.clone(),
+                processor: self.labels.clone(),
                 kind: kind.to_owned(),
             })
             .map_or(0, |c| c.get())
@@ -661,5 +714,168 @@ impl TailSamplingMetrics {
     /// Spans lost so far.
     pub fn lost_count(&self) -> u64 {
         self.lost.get()
+    }
+}
+
+/// Most distinct `tenant` label values the per-tenant metrics carry (tenant ids come from
+/// clients); later tenants are counted under [`OTHER_TENANTS`]. The receivers' quota state
+/// uses the same bound.
+pub const MAX_TENANTS: usize = 10_000;
+
+/// The `tenant` label of tenants beyond [`MAX_TENANTS`] (not a valid tenant id, so it never
+/// names a real tenant).
+pub const OTHER_TENANTS: &str = "<other>";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantLabels {
+    tenant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantRefusedLabels {
+    tenant: String,
+    reason: String,
+}
+
+/// The receivers' per-tenant families (`sluice_tenant_accepted_*`, `sluice_tenant_refused_*`)
+/// and the tenant label values seen so far, shared by every receiver.
+#[derive(Clone, Default)]
+struct ReceiverTenantFamilies {
+    accepted: PerSignal<TenantLabels>,
+    refused: PerSignal<TenantRefusedLabels>,
+    seen: Arc<Mutex<std::collections::HashSet<String>>>,
+}
+
+impl ReceiverTenantFamilies {
+    fn register(&self, registry: &mut Registry) {
+        self.accepted.register(
+            registry,
+            "tenant_accepted",
+            "Items of a tenant a receiver pushed into the pipeline:",
+        );
+        self.refused.register(
+            registry,
+            "tenant_refused",
+            "Items of a tenant a receiver refused, by reason (rate_limit, byte_rate_limit, concurrency, unidentified, invalid_tenant, downstream, invalid_data, internal):",
+        );
+    }
+}
+
+impl Metrics {
+    /// Per-tenant counters of the receivers.
+    pub fn receiver_tenants(&self) -> ReceiverTenantMetrics {
+        ReceiverTenantMetrics {
+            families: self.receiver_tenants.clone(),
+        }
+    }
+}
+
+/// Accepted and refused items per tenant (`sluice_tenant_accepted_spans_total{tenant}`,
+/// `sluice_tenant_refused_spans_total{tenant,reason}`, likewise `metric_points` and
+/// `log_records`). At most [`MAX_TENANTS`] tenant label values.
+#[derive(Clone)]
+pub struct ReceiverTenantMetrics {
+    families: ReceiverTenantFamilies,
+}
+
+impl std::fmt::Debug for ReceiverTenantMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiverTenantMetrics")
+            .field("tenants", &self.families.seen.lock().len())
+            .finish()
+    }
+}
+
+impl ReceiverTenantMetrics {
+    /// `items` of `tenant` pushed into the pipeline.
+    pub fn accepted(&self, tenant: &str, signal: Signal, items: usize) {
+        let labels = TenantLabels {
+            tenant: self.label(tenant),
+        };
+        self.families
+            .accepted
+            .get(signal, &labels)
+            .inc_by(items as u64);
+    }
+
+    /// `items` of `tenant` refused for `reason`.
+    pub fn refused(&self, tenant: &str, signal: Signal, items: usize, reason: &str) {
+        let labels = TenantRefusedLabels {
+            tenant: self.label(tenant),
+            reason: reason.to_owned(),
+        };
+        self.families
+            .refused
+            .get(signal, &labels)
+            .inc_by(items as u64);
+    }
+
+    /// Accepted items of `tenant` so far (for tests and logs).
+    pub fn accepted_count(&self, tenant: &str, signal: Signal) -> u64 {
+        let labels = TenantLabels {
+            tenant: tenant.to_owned(),
+        };
+        self.families.accepted.get(signal, &labels).get()
+    }
+
+    /// Refused items of `tenant` for `reason` so far.
+    pub fn refused_count(&self, tenant: &str, signal: Signal, reason: &str) -> u64 {
+        let labels = TenantRefusedLabels {
+            tenant: tenant.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.families.refused.get(signal, &labels).get()
+    }
+
+    /// `tenant` itself while fewer than [`MAX_TENANTS`] label values exist, else
+    /// [`OTHER_TENANTS`].
+    fn label(&self, tenant: &str) -> String {
+        let mut seen = self.families.seen.lock();
+        if seen.contains(tenant) {
+            return tenant.to_owned();
+        }
+        if seen.len() < MAX_TENANTS {
+            seen.insert(tenant.to_owned());
+            return tenant.to_owned();
+        }
+        OTHER_TENANTS.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod receiver_tenant_tests {
+    use super::*;
+
+    #[test]
+    fn tenant_counters_are_exposed_by_tenant_and_reason() {
+        let metrics = Metrics::new();
+        let tenants = metrics.receiver_tenants();
+        tenants.accepted("acme", Signal::Traces, 3);
+        tenants.refused("acme", Signal::Logs, 2, "rate_limit");
+        let text = metrics.encode();
+        assert!(
+            text.contains("sluice_tenant_accepted_spans_total{tenant=\"acme\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "sluice_tenant_refused_log_records_total{tenant=\"acme\",reason=\"rate_limit\"} 2"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn tenants_beyond_the_cap_share_one_label() {
+        let metrics = Metrics::new();
+        let tenants = metrics.receiver_tenants();
+        for i in 0..MAX_TENANTS {
+            tenants.accepted(&format!("t{i}"), Signal::Metrics, 1);
+        }
+        tenants.accepted("one-too-many", Signal::Metrics, 5);
+        tenants.accepted("t0", Signal::Metrics, 1);
+        assert_eq!(tenants.accepted_count("one-too-many", Signal::Metrics), 0);
+        assert_eq!(tenants.accepted_count(OTHER_TENANTS, Signal::Metrics), 5);
+        assert_eq!(tenants.accepted_count("t0", Signal::Metrics), 2);
     }
 }

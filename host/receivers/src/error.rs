@@ -25,6 +25,12 @@ pub enum ReceiverError {
          add it under `extensions:` (with server-side settings) and to `service.extensions`"
     )]
     UnknownAuthenticator { path: String, authenticator: String },
+    /// `tenancy` names an extension that is not a running `tenancy` extension.
+    #[error(
+        "{path}: {tenancy:?} is not a configured tenancy extension; add it under `extensions:` \
+         and to `service.extensions`"
+    )]
+    UnknownTenancy { path: String, tenancy: String },
     /// The TLS certificate, key or client CA could not be loaded (the message names the field).
     #[error(transparent)]
     Tls(#[from] sluice_tls::TlsError),

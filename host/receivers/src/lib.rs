@@ -9,8 +9,9 @@
 //! HTTP/2 (with h2c prior knowledge, which gRPC clients use) on the same port.
 //!
 //! Both protocols share the request path after decoding (`ingest`): authentication, the
-//! [`RequestContext`](sluice_pipeline::RequestContext) and the accepted / refused counters. A
-//! client gets success only after the pipeline's [`Consumer`] returned `Ok`.
+//! [`RequestContext`](sluice_pipeline::RequestContext), the tenant and its quotas (`tenancy`)
+//! and the accepted / refused counters. A client gets success only after the pipeline's
+//! [`Consumer`] returned `Ok`.
 //!
 //! # Where Sluice answers differently from the Collector
 //!
@@ -36,6 +37,8 @@ mod grpc;
 mod http;
 mod ingest;
 mod listener;
+mod rpc_status;
+mod tenancy;
 
 #[cfg(test)]
 mod tests;
@@ -52,6 +55,7 @@ use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{Consumer, Transport};
 
 pub use error::ReceiverError;
+pub use tenancy::{Tenancies, Tenancy};
 
 use crate::auth::Gate;
 use crate::ingest::Ingest;
@@ -80,6 +84,8 @@ impl SignalConsumers {
 pub type Authenticators = HashMap<ComponentId, Arc<dyn sluice_auth::ServerAuthenticator>>;
 
 /// Start the `otlp` receiver `id`: bind every configured protocol's listener and serve it.
+/// `tenancies` holds the running `tenancy` extensions; the receiver's `tenancy:` field picks
+/// one, shared with every other receiver naming it.
 ///
 /// Returns once every listener is bound; errors name the field that caused them
 /// (`receivers.otlp.protocols.grpc.endpoint: cannot listen on 0.0.0.0:4317: address in use`).
@@ -89,13 +95,27 @@ pub async fn start(
     settings: &OtlpReceiverSettings,
     consumers: SignalConsumers,
     authenticators: &Authenticators,
+    tenancies: &Tenancies,
     metrics: &Metrics,
 ) -> Result<RunningReceiver, ReceiverError> {
+    let tenancy = match &settings.tenancy {
+        Some(tenancy) => match tenancies.get(tenancy) {
+            Some(running) => Some(running.clone()),
+            None => {
+                return Err(ReceiverError::UnknownTenancy {
+                    path: format!("receivers.{id}.tenancy"),
+                    tenancy: tenancy.to_string(),
+                });
+            }
+        },
+        None => None,
+    };
     let common = Common {
         id,
         receiver: Arc::from(id.to_string()),
         consumers,
         authenticators,
+        tenancy,
         metrics,
     };
     let grpc = match &settings.protocols.grpc {
@@ -119,6 +139,7 @@ struct Common<'a> {
     receiver: Arc<str>,
     consumers: SignalConsumers,
     authenticators: &'a Authenticators,
+    tenancy: Option<Arc<Tenancy>>,
     metrics: &'a Metrics,
 }
 
@@ -130,6 +151,7 @@ impl Common<'_> {
             self.consumers.clone(),
             self.metrics.receiver(&self.receiver, transport.as_str()),
             include_metadata,
+            self.tenancy.clone(),
         )
     }
 

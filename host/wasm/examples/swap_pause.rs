@@ -66,6 +66,7 @@ fn spec(fixture_name: &str) -> ProcessorSpec {
         config_json: "{}".into(),
         limits: Limits::default(),
         on_error: OnError::Pass,
+        tenant: None,
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings;
+use crate::compiled;
 use crate::errors::WasmError;
 use crate::instance::StoreState;
 
@@ -48,6 +49,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) engine: wasmtime::Engine,
     pub(crate) linker: Linker<StoreState>,
     pub(crate) environment: Option<String>,
+    /// Compiled components, shared by the processor versions that run the same bytes.
+    pub(crate) compiled: compiled::Cache,
     _ticker: Ticker,
 }
 
@@ -83,9 +86,18 @@ impl Runtime {
                 engine,
                 linker,
                 environment: config.environment,
+                compiled: compiled::Cache::default(),
                 _ticker: ticker,
             }),
         })
+    }
+}
+
+impl Runtime {
+    /// Distinct components compiled and in use by some loaded version: processors (and
+    /// tenants) running the same component file share one.
+    pub fn compiled_components(&self) -> usize {
+        self.inner.compiled.live()
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) enum LineSource {
 /// The host log of one processor, shared by all its instances.
 pub(crate) struct GuestLog {
     processor: Arc<str>,
+    tenant: Option<Arc<str>>,
     window: Mutex<Window>,
     logged: AtomicU64,
 }
@@ -40,9 +41,10 @@ struct Window {
 }
 
 impl GuestLog {
-    pub(crate) fn new(processor: Arc<str>) -> Self {
+    pub(crate) fn new(processor: Arc<str>, tenant: Option<Arc<str>>) -> Self {
         GuestLog {
             processor,
+            tenant,
             window: Mutex::new(Window {
                 started: Instant::now(),
                 used: 0,
@@ -59,6 +61,7 @@ impl GuestLog {
             if w.suppressed > 0 {
                 tracing::warn!(
                     processor = %self.processor,
+                    tenant = self.tenant.as_deref(),
                     suppressed = w.suppressed,
                     "log lines of this processor were dropped by the rate limit ({LINES_PER_SECOND}/s)"
                 );
@@ -84,15 +87,20 @@ impl GuestLog {
         }
         self.logged.fetch_add(1, Ordering::Relaxed);
         let p = &*self.processor;
+        let t = self.tenant.as_deref();
         match source {
-            LineSource::Stdout => tracing::info!(processor = p, stream = "stdout", "{text}"),
-            LineSource::Stderr => tracing::warn!(processor = p, stream = "stderr", "{text}"),
+            LineSource::Stdout => {
+                tracing::info!(processor = p, tenant = t, stream = "stdout", "{text}")
+            }
+            LineSource::Stderr => {
+                tracing::warn!(processor = p, tenant = t, stream = "stderr", "{text}")
+            }
             LineSource::Import(level) => match level {
-                Level::Trace => tracing::trace!(processor = p, "{text}"),
-                Level::Debug => tracing::debug!(processor = p, "{text}"),
-                Level::Info => tracing::info!(processor = p, "{text}"),
-                Level::Warn => tracing::warn!(processor = p, "{text}"),
-                Level::Error => tracing::error!(processor = p, "{text}"),
+                Level::Trace => tracing::trace!(processor = p, tenant = t, "{text}"),
+                Level::Debug => tracing::debug!(processor = p, tenant = t, "{text}"),
+                Level::Info => tracing::info!(processor = p, tenant = t, "{text}"),
+                Level::Warn => tracing::warn!(processor = p, tenant = t, "{text}"),
+                Level::Error => tracing::error!(processor = p, tenant = t, "{text}"),
             },
         }
     }
@@ -177,14 +185,14 @@ mod tests {
 
     #[test]
     fn rate_limit_admits_a_bounded_number_of_lines_per_second() {
-        let log = GuestLog::new("p".into());
+        let log = GuestLog::new("p".into(), None);
         let admitted = (0..1000).filter(|_| log.admit()).count();
         assert_eq!(admitted, LINES_PER_SECOND as usize);
     }
 
     #[test]
     fn emit_needs_an_open_call_a_route_and_valid_bytes() {
-        let mut host = HostState::new(Arc::new(GuestLog::new("p".into())));
+        let mut host = HostState::new(Arc::new(GuestLog::new("p".into(), None)));
         assert!(matches!(
             host.emit(Signal::Logs, Vec::new()),
             Err(EmitError::NoRoute)

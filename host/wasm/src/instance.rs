@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{self, Outcome, ProcessError};
 use crate::codec;
+use crate::compiled::Compiled;
 use crate::engine::deadline_ticks;
 use crate::errors::{CallError, ConfigProblem, ErrorKind, first_line};
 use crate::host::{GuestLog, HostState};
@@ -36,8 +37,11 @@ impl WasiView for StoreState {
 /// Everything needed to create instances of one processor version.
 pub(crate) struct Blueprint {
     pub(crate) name: Arc<str>,
+    /// The tenant this version serves alone, if any.
+    pub(crate) tenant: Option<Arc<str>>,
     pub(crate) engine: wasmtime::Engine,
-    pub(crate) pre: bindings::GuestPre<StoreState>,
+    /// Shared with every version running the same component bytes.
+    pub(crate) compiled: Arc<Compiled>,
     pub(crate) config_json: String,
     pub(crate) limits: Limits,
     pub(crate) log: Arc<GuestLog>,
@@ -117,7 +121,7 @@ impl Instance {
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks(blueprint.limits.init_timeout()));
-        let guest = match blueprint.pre.instantiate(&mut store) {
+        let guest = match blueprint.compiled.pre.instantiate(&mut store) {
             Ok(guest) => guest,
             Err(e) if e.downcast_ref::<wasmtime::Trap>().is_some() => {
                 let refused = store.data().limiter.refused();

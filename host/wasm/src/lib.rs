@@ -12,6 +12,7 @@
 //!     config_json: r#"{"metric_statements": []}"#.into(),
 //!     limits: Limits::default(),
 //!     on_error: OnError::Pass,
+//!     tenant: None,
 //! };
 //! let (module, warnings) = runtime.load(&spec)?; // compile, init, smoke batches
 //! let metrics = sluice_pipeline::metrics::Metrics::new();
@@ -29,6 +30,7 @@
 
 mod bindings;
 mod codec;
+mod compiled;
 mod engine;
 mod errors;
 mod flush;

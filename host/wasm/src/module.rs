@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_pipeline::Signal;
-use wasmtime::component::Component;
 
-use crate::bindings;
 use crate::codec;
+use crate::compiled::CompileError;
 use crate::engine::Runtime;
 use crate::errors::WasmError;
 use crate::host::GuestLog;
@@ -46,6 +45,19 @@ pub struct ProcessorSpec {
     pub config_json: String,
     pub limits: Limits,
     pub on_error: OnError,
+    /// The tenant this version serves alone (a `tenant_processors` chain), shown with the
+    /// processor in logs, errors and metrics (`tenant` label); `None` for a shared processor.
+    pub tenant: Option<String>,
+}
+
+impl ProcessorSpec {
+    /// How errors name this processor: `transform/acme` or `transform/acme (tenant acme)`.
+    pub fn display_name(&self) -> String {
+        match &self.tenant {
+            Some(tenant) => format!("{} (tenant {tenant})", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// A loaded, checked processor version, ready to serve (see [`Runtime::load`]). Cheap to
@@ -68,6 +80,11 @@ impl Module {
         &self.inner.blueprint.name
     }
 
+    /// The tenant this version serves alone, if any.
+    pub fn tenant(&self) -> Option<&str> {
+        self.inner.blueprint.tenant.as_deref()
+    }
+
     /// How often the guest asked to be flushed (`ready.flush-interval-ms`).
     pub fn flush_interval(&self) -> Option<Duration> {
         self.inner.flush_interval
@@ -86,6 +103,7 @@ impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Module")
             .field("name", &self.name())
+            .field("tenant", &self.tenant())
             .field("limits", self.limits())
             .field("on_error", &self.on_error())
             .finish_non_exhaustive()
@@ -93,47 +111,48 @@ impl std::fmt::Debug for Module {
 }
 
 impl Runtime {
-    /// Compiles and checks one processor version: reads and compiles the component, links
-    /// it, instantiates it once, calls `init` with the config, and processes an empty request
+    /// Compiles and checks one processor version: reads and compiles the component (or finds
+    /// it already compiled for another version with the same bytes), links it, instantiates it once, calls `init` with the config, and processes an empty request
     /// of each signal. The check instance is discarded.
     ///
     /// Returns the module and `init`'s warnings (`path: message`), which the caller logs
     /// once at WARN naming the processor. CPU-heavy (compiling takes 50–150 ms for a
     /// 100 KiB component): call it off the async executor (`spawn_blocking`).
     pub fn load(&self, spec: &ProcessorSpec) -> Result<(Module, Vec<String>), WasmError> {
-        let processor = spec.name.clone();
-        let engine = &self.inner.engine;
-        let component = match &spec.component {
-            ComponentSource::Path(path) => {
-                let bytes = std::fs::read(path).map_err(|source| WasmError::Read {
+        let processor = spec.display_name();
+        let bytes: Arc<[u8]> = match &spec.component {
+            ComponentSource::Path(path) => std::fs::read(path)
+                .map_err(|source| WasmError::Read {
                     processor: processor.clone(),
                     path: path.clone(),
                     source,
-                })?;
-                Component::new(engine, &bytes)
-            }
-            ComponentSource::Bytes(bytes) => Component::new(engine, bytes),
-        }
-        .map_err(|e| WasmError::Compile {
-            processor: processor.clone(),
-            message: format!("{e:#}"),
-        })?;
-        let link_error = |e: wasmtime::Error| WasmError::Link {
-            processor: processor.clone(),
-            message: format!("{e:#}"),
+                })?
+                .into(),
+            ComponentSource::Bytes(bytes) => bytes.clone(),
         };
-        let pre = self
+        let compiled = self
             .inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(link_error)?;
-        let pre = bindings::GuestPre::new(pre).map_err(link_error)?;
+            .compiled
+            .get_or_compile(&self.inner.engine, &self.inner.linker, &bytes)
+            .map_err(|e| match e {
+                CompileError::Compile(message) => WasmError::Compile {
+                    processor: processor.clone(),
+                    message,
+                },
+                CompileError::Link(message) => WasmError::Link {
+                    processor: processor.clone(),
+                    message,
+                },
+            })?;
+        drop(bytes);
         let name: Arc<str> = spec.name.as_str().into();
+        let tenant: Option<Arc<str>> = spec.tenant.as_deref().map(Into::into);
         let blueprint = Blueprint {
-            log: Arc::new(GuestLog::new(name.clone())),
+            log: Arc::new(GuestLog::new(name.clone(), tenant.clone())),
             name,
-            engine: engine.clone(),
-            pre,
+            tenant,
+            engine: self.inner.engine.clone(),
+            compiled,
             config_json: spec.config_json.clone(),
             limits: spec.limits.clone(),
         };

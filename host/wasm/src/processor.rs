@@ -109,7 +109,10 @@ impl WasmProcessor {
     ) -> Arc<Self> {
         let shared = Arc::new(Shared {
             _runtime: runtime.clone(),
-            metrics: metrics.wasm_processor(module.name()),
+            metrics: match module.tenant() {
+                Some(tenant) => metrics.tenant_wasm_processor(module.name(), tenant),
+                None => metrics.wasm_processor(module.name()),
+            },
             current: ArcSwap::from_pointee(Version {
                 generation: 1,
                 module,
@@ -136,6 +139,7 @@ impl WasmProcessor {
         let generation = self.shared.generations.fetch_add(1, Ordering::AcqRel) + 1;
         tracing::info!(
             processor = module.name(),
+            tenant = module.tenant(),
             generation,
             "new processor version serving"
         );
@@ -320,6 +324,7 @@ impl Shared {
         } else if instance.memory_peak() > module.blueprint.limits.high_water_bytes() {
             tracing::debug!(
                 processor = &*module.blueprint.name,
+                tenant = module.blueprint.tenant.as_deref(),
                 memory_bytes = instance.memory_peak(),
                 "instance above the memory high-water mark: recycled"
             );
@@ -356,6 +361,7 @@ impl Shared {
         if module.blueprint.log.admit() {
             tracing::warn!(
                 processor = &*module.blueprint.name,
+                tenant = module.blueprint.tenant.as_deref(),
                 kind = error.kind.label(),
                 discarded,
                 "flush failed, what the instance held is lost: {}",
@@ -375,18 +381,21 @@ impl Shared {
             _ => self.health.failure(),
         };
         let processor = &*module.blueprint.name;
+        let tenant = module.blueprint.tenant.as_deref();
         let kind = error.kind.label();
         if module.blueprint.log.admit() {
             let message = &error.message;
             match module.on_error {
                 OnError::Pass => tracing::warn!(
                     processor,
+                    tenant,
                     kind,
                     discarded,
                     "processor failed, batch passed on unchanged (on_error: pass): {message}"
                 ),
                 OnError::Drop => tracing::error!(
                     processor,
+                    tenant,
                     kind,
                     discarded,
                     "processor failed, batch dropped (on_error: drop): {message}"
@@ -396,6 +405,7 @@ impl Shared {
         if let Some(backoff) = backoff {
             tracing::error!(
                 processor,
+                tenant,
                 failures = self.health.consecutive(),
                 backoff_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
                 "processor keeps failing: batches skip it (on_error applies) until the back-off ends"

@@ -173,7 +173,7 @@ mod tests {
     use super::*;
 
     fn buffer() -> (GuestOutput, Arc<GuestLog>) {
-        let log = Arc::new(GuestLog::new("test/proc".into()));
+        let log = Arc::new(GuestLog::new("test/proc".into(), None));
         (GuestOutput::new(log.clone(), LineSource::Stderr), log)
     }
 

@@ -5,10 +5,13 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use http_body_util::BodyExt;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -16,12 +19,14 @@ use prost::Message;
 use sluice_pipeline::{ConsumeError, Signal};
 use tonic::codec::CompressionEncoding;
 use tonic::server::Grpc;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
 use super::codec::ExportCodec;
 use crate::auth::Identity;
 use crate::connection::ConnectionInfo;
-use crate::ingest::{DeliverError, Ingest};
+use crate::ingest::{DeliverError, Ingest, Received};
+use crate::rpc_status::{self, code};
+use crate::tenancy::Refusal;
 
 /// The gRPC path of a signal's `Export` method.
 pub(crate) fn path(signal: Signal) -> &'static str {
@@ -65,15 +70,29 @@ impl Export {
             .accept_compressed(CompressionEncoding::Zstd)
             .send_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Zstd);
+        // Count the request's bytes as they arrive (compressed, framed) for `bytes_per_second`.
+        let wire_bytes = Arc::new(AtomicUsize::new(0));
+        let (parts, body) = request.into_parts();
+        let counter = wire_bytes.clone();
+        let body = body.map_frame(move |frame| {
+            if let Some(data) = frame.data_ref() {
+                counter.fetch_add(data.len(), Ordering::Relaxed);
+            }
+            frame
+        });
+        let request = http::Request::from_parts(parts, body);
         let export = &self;
+        let wire_bytes = &wire_bytes;
         let method = tower::service_fn(move |request: Request<Bytes>| async move {
-            export.export(request).await?;
+            export
+                .export(request, wire_bytes.load(Ordering::Relaxed))
+                .await?;
             Ok::<_, Status>(Response::new(R::default()))
         });
         grpc.unary(method, request).await
     }
 
-    async fn export(&self, request: Request<Bytes>) -> Result<(), Status> {
+    async fn export(&self, request: Request<Bytes>, wire_bytes: usize) -> Result<(), Status> {
         let ingest = &self.shared.ingest;
         if !ingest.has_pipeline(self.signal) {
             return Err(status(ingest, DeliverError::NoPipeline(self.signal)));
@@ -83,13 +102,18 @@ impl Export {
         let payload = crate::http::codec::Codec::Protobuf
             .decode(self.signal, &message)
             .map_err(Status::invalid_argument)?;
+        let headers = metadata.into_headers();
         let context = ingest.context(
             extensions.get::<ConnectionInfo>(),
             extensions.get::<Identity>(),
-            &metadata.into_headers(),
+            &headers,
         );
+        let received = Received {
+            headers: &headers,
+            wire_bytes,
+        };
         ingest
-            .deliver(payload, context)
+            .deliver(payload, context, received)
             .await
             .map_err(|e| status(ingest, e))
     }
@@ -125,11 +149,35 @@ fn status(ingest: &Ingest, error: DeliverError) -> Status {
         DeliverError::Consume(ConsumeError::Refused { reason, .. }) => {
             Status::unavailable(format!("data refused, retry later: {reason}"))
         }
+        DeliverError::Tenancy(refusal) => tenancy_status(&refusal),
         DeliverError::Consume(ConsumeError::Invalid(reason)) => {
             Status::invalid_argument(format!("invalid data: {reason}"))
         }
         DeliverError::Consume(ConsumeError::Internal(reason)) => {
             Status::internal(format!("internal error: {reason}"))
+        }
+    }
+}
+
+/// `InvalidArgument` invalid tenant id, `Unauthenticated` no tenant, `ResourceExhausted` over
+/// quota with a `google.rpc.RetryInfo` in the status details.
+fn tenancy_status(refusal: &Refusal) -> Status {
+    let message = refusal.message();
+    match refusal {
+        Refusal::InvalidTenant { .. } => Status::invalid_argument(message),
+        Refusal::Unidentified { .. } => Status::unauthenticated(message),
+        Refusal::Quota(_) => {
+            let seconds = rpc_status::retry_seconds(refusal.retry_after().unwrap_or_default());
+            let details = rpc_status::with_retry_info(
+                code::RESOURCE_EXHAUSTED,
+                message.clone(),
+                Duration::from_secs(seconds),
+            );
+            Status::with_details(
+                Code::ResourceExhausted,
+                message,
+                Bytes::from(details.encode_to_vec()),
+            )
         }
     }
 }

@@ -13,7 +13,9 @@ use super::body::{self, BodyError, Encoding};
 use super::codec::Codec;
 use super::status::{self, code};
 use crate::connection::ConnectionInfo;
-use crate::ingest::DeliverError;
+use crate::ingest::{DeliverError, Received};
+use crate::rpc_status;
+use crate::tenancy::Refusal;
 
 /// `Retry-After` when the pipeline did not say how long to wait.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -91,8 +93,8 @@ async fn export(state: &super::State, parts: &request::Parts, body: Body) -> Res
         return status::status(StatusCode::NOT_FOUND, code::NOT_FOUND, message, codec);
     }
 
-    let raw = match read_body(state, parts, body).await {
-        Ok(raw) => raw,
+    let (wire_bytes, raw) = match read_body(state, parts, body).await {
+        Ok(read) => read,
         Err(error) => {
             let http = match error {
                 BodyError::TooLarge { .. } | BodyError::DecompressedTooLarge { .. } => {
@@ -119,7 +121,11 @@ async fn export(state: &super::State, parts: &request::Parts, body: Body) -> Res
     let context = state
         .ingest
         .context(connection, identity.as_ref(), &parts.headers);
-    match state.ingest.deliver(payload, context).await {
+    let received = Received {
+        headers: &parts.headers,
+        wire_bytes,
+    };
+    match state.ingest.deliver(payload, context, received).await {
         Ok(()) => {
             let mut response = Response::new(Body::from(codec.success()));
             response.headers_mut().insert(
@@ -132,14 +138,19 @@ async fn export(state: &super::State, parts: &request::Parts, body: Body) -> Res
     }
 }
 
+/// The body's size on the wire and its decompressed bytes.
 async fn read_body(
     state: &super::State,
     parts: &request::Parts,
     body: Body,
-) -> Result<bytes::Bytes, BodyError> {
+) -> Result<(usize, bytes::Bytes), BodyError> {
     let encoding = Encoding::from_headers(&parts.headers)?;
     let wire = body::read(body, &parts.headers, state.max_body).await?;
-    body::decompress(wire, encoding, state.max_body)
+    let wire_bytes = wire.len();
+    Ok((
+        wire_bytes,
+        body::decompress(wire, encoding, state.max_body)?,
+    ))
 }
 
 fn deliver_error(state: &super::State, error: DeliverError, codec: Codec) -> Response {
@@ -158,12 +169,13 @@ fn deliver_error(state: &super::State, error: DeliverError, codec: Codec) -> Res
                 format!("data refused, retry later: {reason}"),
                 codec,
             );
-            let seconds = retry_seconds(retry_after.unwrap_or(DEFAULT_RETRY_AFTER));
+            let seconds = rpc_status::retry_seconds(retry_after.unwrap_or(DEFAULT_RETRY_AFTER));
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             response
         }
+        DeliverError::Tenancy(refusal) => tenancy_refusal(&refusal, codec),
         DeliverError::Consume(ConsumeError::Invalid(reason)) => status::status(
             StatusCode::BAD_REQUEST,
             code::INVALID_ARGUMENT,
@@ -179,20 +191,35 @@ fn deliver_error(state: &super::State, error: DeliverError, codec: Codec) -> Res
     }
 }
 
-/// Whole seconds, rounded up, at least 1.
-fn retry_seconds(after: Duration) -> u64 {
-    let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-    seconds.max(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_rounds_up_to_whole_seconds() {
-        assert_eq!(retry_seconds(Duration::ZERO), 1);
-        assert_eq!(retry_seconds(Duration::from_millis(1500)), 2);
-        assert_eq!(retry_seconds(Duration::from_secs(30)), 30);
+/// 400 invalid tenant id, 401 no tenant, 429 over quota with `Retry-After` and a `RetryInfo`.
+fn tenancy_refusal(refusal: &Refusal, codec: Codec) -> Response {
+    let message = refusal.message();
+    match refusal {
+        Refusal::InvalidTenant { .. } => status::status(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_ARGUMENT,
+            message,
+            codec,
+        ),
+        Refusal::Unidentified { .. } => status::status(
+            StatusCode::UNAUTHORIZED,
+            code::UNAUTHENTICATED,
+            message,
+            codec,
+        ),
+        Refusal::Quota(_) => {
+            let seconds =
+                rpc_status::retry_seconds(refusal.retry_after().unwrap_or(DEFAULT_RETRY_AFTER));
+            let status = rpc_status::with_retry_info(
+                code::RESOURCE_EXHAUSTED,
+                message,
+                Duration::from_secs(seconds),
+            );
+            let mut response = status::with_status(StatusCode::TOO_MANY_REQUESTS, status, codec);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+        }
     }
 }

@@ -7,34 +7,7 @@ use http::{HeaderValue, StatusCode, header};
 
 use super::codec::Codec;
 
-/// gRPC status codes used in HTTP error bodies.
-pub(crate) mod code {
-    pub const INVALID_ARGUMENT: i32 = 3;
-    pub const NOT_FOUND: i32 = 5;
-    pub const INTERNAL: i32 = 13;
-    pub const UNAVAILABLE: i32 = 14;
-    pub const UNAUTHENTICATED: i32 = 16;
-}
-
-/// `google.rpc.Status`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Status {
-    #[prost(int32, tag = "1")]
-    pub code: i32,
-    #[prost(string, tag = "2")]
-    pub message: String,
-    #[prost(message, repeated, tag = "3")]
-    pub details: Vec<Any>,
-}
-
-/// `google.protobuf.Any`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Any {
-    #[prost(string, tag = "1")]
-    pub type_url: String,
-    #[prost(bytes = "vec", tag = "2")]
-    pub value: Vec<u8>,
-}
+pub(crate) use crate::rpc_status::{Status, code};
 
 /// An error answer with a `google.rpc.Status` body in `codec`'s encoding.
 pub(crate) fn status(
@@ -43,11 +16,20 @@ pub(crate) fn status(
     message: impl Into<String>,
     codec: Codec,
 ) -> Response {
-    let status = Status {
-        code,
-        message: message.into(),
-        details: Vec::new(),
-    };
+    with_status(
+        http,
+        Status {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        },
+        codec,
+    )
+}
+
+/// An error answer carrying `status` (its details only in protobuf: OTLP/JSON clients get the
+/// code and message).
+pub(crate) fn with_status(http: StatusCode, status: Status, codec: Codec) -> Response {
     let body = match codec {
         Codec::Protobuf => prost::Message::encode_to_vec(&status),
         Codec::Json => serde_json::json!({ "code": status.code, "message": status.message })

@@ -5,8 +5,11 @@ mod fixtures;
 mod grpc;
 mod http;
 mod json;
+mod quota;
 mod shutdown;
 mod start;
+mod tenancy;
+mod tenancy_mtls;
 mod tls;
 
 use std::sync::Arc;
@@ -14,7 +17,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use sluice_config::{ComponentId, GrpcServerSettings, HttpServerSettings, OtlpReceiverSettings};
+use sluice_config::{
+    ComponentId, GrpcServerSettings, HttpServerSettings, OtlpReceiverSettings, TenancySettings,
+};
 use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload};
 use std::sync::Mutex;
@@ -22,7 +27,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use tokio::sync::Notify;
 
-use crate::{Authenticators, RunningReceiver, SignalConsumers};
+use crate::{Authenticators, RunningReceiver, SignalConsumers, Tenancies, Tenancy};
 
 /// A consumer that records every batch and answers with a configurable outcome.
 #[derive(Default)]
@@ -142,9 +147,45 @@ impl Harness {
         authenticators: &Authenticators,
     ) -> Harness {
         let metrics = Metrics::new();
-        let receiver = crate::start(&id(), &settings, consumers, authenticators, &metrics)
-            .await
-            .expect("receiver starts");
+        let tenancies = Tenancies::new();
+        let receiver = crate::start(
+            &id(),
+            &settings,
+            consumers,
+            authenticators,
+            &tenancies,
+            &metrics,
+        )
+        .await
+        .expect("receiver starts");
+        Harness { receiver, metrics }
+    }
+
+    /// Started with `tenancy` as extension `tenancy`, which the receiver references.
+    pub async fn start_with_tenancy(
+        mut settings: OtlpReceiverSettings,
+        consumers: SignalConsumers,
+        authenticators: &Authenticators,
+        tenancy: &TenancySettings,
+    ) -> Harness {
+        let metrics = Metrics::new();
+        let tenancy_id = ComponentId::new("tenancy", None);
+        settings.tenancy = Some(tenancy_id.clone());
+        let mut tenancies = Tenancies::new();
+        tenancies.insert(
+            tenancy_id.clone(),
+            Arc::new(Tenancy::new(&tenancy_id, tenancy, &metrics)),
+        );
+        let receiver = crate::start(
+            &id(),
+            &settings,
+            consumers,
+            authenticators,
+            &tenancies,
+            &metrics,
+        )
+        .await
+        .expect("receiver starts");
         Harness { receiver, metrics }
     }
 

@@ -12,6 +12,7 @@ async fn start_error(settings: OtlpReceiverSettings) -> ReceiverError {
         &settings,
         SignalConsumers::default(),
         &Authenticators::new(),
+        &crate::Tenancies::new(),
         &Metrics::new(),
     )
     .await;

@@ -1,6 +1,7 @@
 //! The pipeline graph: exporters (one instance each, shared by the pipelines that list them),
-//! processors (one chain per pipeline, as in the Collector) and, for every receiver and signal,
-//! the fan-out over the pipelines that list that receiver.
+//! processors (one chain per pipeline, as in the Collector; a `tenant_processors` stage holds
+//! one more chain per tenant, see `app::tenants`) and, for every receiver and signal, the
+//! fan-out over the pipelines that list that receiver.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -82,7 +83,7 @@ pub async fn build(
                 .processors
                 .get(id)
                 .ok_or_else(|| BuildError::Missing(id.to_string()))?;
-            head = processor(id, settings, head, metrics, wasm)?;
+            head = processor(id, settings, &config.processors, head, metrics, wasm)?;
         }
         for receiver in &pipeline.receivers {
             if connectors.contains_key(receiver) {
@@ -168,9 +169,11 @@ fn connector(
     .map_err(component_error)
 }
 
+/// `processors`: every configured processor (the members of tenant chains).
 fn processor(
     id: &ComponentId,
     settings: &Processor,
+    processors: &BTreeMap<ComponentId, Processor>,
     next: Arc<dyn Consumer>,
     metrics: &Metrics,
     wasm: Option<&WasmProcessors>,
@@ -221,10 +224,11 @@ fn processor(
             wasm.build(id, spec, next, metrics)
                 .map_err(component_error)?
         }
-        Processor::TenantProcessors(_) => {
-            return Err(component_error(
-                "tenant_processors is not wired into pipelines yet".into(),
-            ));
+        Processor::TenantProcessors(s) => {
+            let wasm = wasm
+                .ok_or_else(|| component_error("the WebAssembly runtime is not running".into()))?;
+            wasm.build_tenants(id, s, processors, next, metrics)
+                .map_err(component_error)?
         }
     })
 }

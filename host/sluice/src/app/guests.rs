@@ -42,8 +42,10 @@ pub fn builtin(name: &str) -> Result<PathBuf, String> {
     }
     Err(format!(
         "built-in guest {name:?} not found (looked for {} in {}); build it with \
-         `cargo build --release --target wasm32-wasip2 -p sluice-guest-{name}` or set SLUICE_GUEST_DIR",
+         `cargo build --release --target wasm32-wasip2 -p sluice-guest-{}` (or bash .ci/build-guests) \
+         or set SLUICE_GUEST_DIR",
         files.join(" or "),
+        name.replace('_', "-"),
         dirs.iter()
             .map(|d| d.display().to_string())
             .collect::<Vec<_>>()

@@ -1,6 +1,6 @@
 //! Building and running a whole Sluice from a validated config, and stopping it.
 //!
-//! Start order: authenticators, exporters, pipelines, receivers, self-metrics; the health check
+//! Start order: authenticators and tenancies, exporters, pipelines, receivers, self-metrics; the health check
 //! turns ready last. Stop order is the reverse of the data flow: the health check turns
 //! unavailable, receivers stop accepting and finish their in-flight requests, pipelines flush
 //! (batch processors), then exporters flush. Nothing acknowledged to a client is dropped.
@@ -10,6 +10,7 @@ mod graph;
 pub mod guests;
 pub mod server;
 pub mod signals;
+pub mod tenants;
 pub mod wasm;
 mod watch;
 
@@ -70,6 +71,8 @@ impl App {
         let mut servers = Vec::new();
 
         let mut authenticators = HashMap::new();
+        // One per tenancy extension, shared by every receiver naming it (one quota state).
+        let mut tenancies = sluice_receivers::Tenancies::new();
         for id in &config.service.extensions {
             let Some(extension) = config.extensions.get(id) else {
                 return Err(BuildError::Missing(id.to_string()));
@@ -80,6 +83,10 @@ impl App {
                     let server = health_check::start(&owner, settings, health.clone()).await?;
                     tracing::info!(extension = %id, address = %server.local_addr(), "health check serving");
                     servers.push(server);
+                }
+                Extension::Tenancy(settings) => {
+                    let tenancy = sluice_receivers::Tenancy::new(id, settings, &metrics);
+                    tenancies.insert(id.clone(), Arc::new(tenancy));
                 }
                 other => {
                     let authenticator =
@@ -119,13 +126,19 @@ impl App {
             let Some(Receiver::Otlp(settings)) = config.receivers.get(&id) else {
                 return Err(BuildError::Missing(id.to_string()));
             };
-            let running =
-                sluice_receivers::start(&id, settings, consumers, &authenticators, &metrics)
-                    .await
-                    .map_err(|e| BuildError::Component {
-                        id: format!("receivers.{id}"),
-                        message: e.to_string(),
-                    })?;
+            let running = sluice_receivers::start(
+                &id,
+                settings,
+                consumers,
+                &authenticators,
+                &tenancies,
+                &metrics,
+            )
+            .await
+            .map_err(|e| BuildError::Component {
+                id: format!("receivers.{id}"),
+                message: e.to_string(),
+            })?;
             receivers.push((id, running));
         }
         for id in config.receivers.keys() {
@@ -175,7 +188,9 @@ impl App {
 
     /// Apply a reloaded, validated config: WebAssembly processors whose settings changed are
     /// loaded and swapped (each only after its new version passed init and a smoke batch);
-    /// every other change is reported as needing a restart. Returns the swapped processors.
+    /// `tenant_processors` swap only the tenants whose chain or chain members changed (see
+    /// [`tenants::Router::reload`]); every other change is reported as needing a restart.
+    /// Returns the swapped processors (a `tenant_processors` when any of its tenants changed).
     pub fn reload(&mut self, new: Config) -> Vec<ComponentId> {
         let mut swapped = Vec::new();
         for (id, settings) in &new.processors {
@@ -188,6 +203,11 @@ impl App {
             let (Some(wasm), Some(spec)) = (&self.wasm, WasmProcessors::spec(id, settings)) else {
                 continue;
             };
+            if !wasm.is_deployed(id) {
+                // Not in a pipeline: a member of tenant chains (applied with them below) or unused.
+                self.config.processors.insert(id.clone(), settings.clone());
+                continue;
+            }
             match spec.and_then(|spec| wasm.redeploy(id, Some(spec))) {
                 Ok(()) => {
                     let applied = match (running, settings) {
@@ -205,6 +225,7 @@ impl App {
                 ),
             }
         }
+        swapped.extend(self.reload_tenants(&new));
         if new.receivers != self.config.receivers
             || new.exporters != self.config.exporters
             || new.extensions != self.config.extensions
@@ -214,6 +235,53 @@ impl App {
             tracing::warn!(
                 "the reloaded config changes more than WebAssembly processor settings: restart Sluice to apply the rest"
             );
+        }
+        swapped
+    }
+
+    /// Every running `tenant_processors` takes its new tenant map and its members' new
+    /// settings. A tenant whose new chain fails keeps its old one (logged by the stage, naming
+    /// the tenant); the stage remembers what each tenant runs, so the next reload compares
+    /// against that. Processors outside every pipeline (tenant chain members) may come and go.
+    fn reload_tenants(&mut self, new: &Config) -> Vec<ComponentId> {
+        let Some(wasm) = &self.wasm else {
+            return Vec::new();
+        };
+        let mut swapped = Vec::new();
+        for (id, settings) in &new.processors {
+            let Processor::TenantProcessors(chains) = settings else {
+                continue;
+            };
+            // `None`: in no pipeline, nothing runs it.
+            let outcomes = wasm.reload_tenants(id, chains, &new.processors);
+            if outcomes.is_some_and(|o| o.iter().any(tenants::Outcome::changed)) {
+                swapped.push(id.clone());
+            }
+            self.config.processors.insert(id.clone(), settings.clone());
+        }
+        let running = &self.config;
+        let outside_pipelines = |id: &ComponentId| {
+            !running
+                .service
+                .pipelines
+                .values()
+                .any(|p| p.processors.contains(id))
+        };
+        let added: Vec<_> = new
+            .processors
+            .iter()
+            .filter(|(id, _)| !running.processors.contains_key(*id) && outside_pipelines(id))
+            .map(|(id, s)| (id.clone(), s.clone()))
+            .collect();
+        let removed: Vec<_> = running
+            .processors
+            .keys()
+            .filter(|id| !new.processors.contains_key(*id) && outside_pipelines(id))
+            .cloned()
+            .collect();
+        self.config.processors.extend(added);
+        for id in removed {
+            self.config.processors.remove(&id);
         }
         swapped
     }

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use sluice_config::{ComponentId, Connector, OnError, Processor, WasmLimits};
+use sluice_config::{
+    ComponentId, Connector, OnError, Processor, TenantProcessorsSettings, WasmLimits,
+};
 use sluice_pipeline::Consumer;
 use sluice_pipeline::metrics::Metrics;
 use sluice_wasm::{
@@ -18,6 +20,7 @@ use sluice_wasm::{
 };
 
 use super::guests;
+use super::tenants;
 
 /// How many guest instances serve a processor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,10 +32,12 @@ pub enum Instances {
 }
 
 /// Every WebAssembly processor instance, by processor id (a processor listed in two pipelines
-/// has two instances, as in the Collector; both are swapped together).
+/// has two instances, as in the Collector; both are swapped together), and every
+/// `tenant_processors` stage.
 pub struct WasmProcessors {
     runtime: Runtime,
     processors: Mutex<BTreeMap<ComponentId, Deployed>>,
+    tenants: Mutex<BTreeMap<ComponentId, Vec<Arc<tenants::Router>>>>,
 }
 
 struct Deployed {
@@ -51,6 +56,7 @@ impl WasmProcessors {
         Ok(Arc::new(WasmProcessors {
             runtime,
             processors: Mutex::new(BTreeMap::new()),
+            tenants: Mutex::new(BTreeMap::new()),
         }))
     }
 
@@ -82,10 +88,8 @@ impl WasmProcessors {
             component: ComponentSource::Path(path),
             config_json,
             limits: limits_of(limits),
-            on_error: match on_error {
-                OnError::Pass => sluice_wasm::OnError::Pass,
-                OnError::Drop => sluice_wasm::OnError::Drop,
-            },
+            on_error: on_error_of(on_error),
+            tenant: None,
         }))
     }
 
@@ -100,10 +104,8 @@ impl WasmProcessors {
             component: ComponentSource::Path(guests::builtin("spanmetrics")?),
             config_json: g.guest_config_json(),
             limits: limits_of(&g.limits),
-            on_error: match g.on_error {
-                OnError::Pass => sluice_wasm::OnError::Pass,
-                OnError::Drop => sluice_wasm::OnError::Drop,
-            },
+            on_error: on_error_of(g.on_error),
+            tenant: None,
         })
     }
 
@@ -200,16 +202,101 @@ impl WasmProcessors {
         Ok(module)
     }
 
-    /// Component files to watch, with the processors that use them.
+    /// Component files to watch, with the processors that use them (in pipelines or in
+    /// tenant chains).
     pub fn watched_files(&self) -> Vec<(PathBuf, ComponentId)> {
-        self.processors
+        let mut files: Vec<_> = self
+            .processors
             .lock()
             .iter()
             .filter_map(|(id, d)| match &d.spec.component {
                 ComponentSource::Path(p) => Some((p.clone(), id.clone())),
                 _ => None,
             })
-            .collect()
+            .collect();
+        for router in self.tenants.lock().values().flatten() {
+            files.extend(router.component_files());
+        }
+        files.sort();
+        files.dedup();
+        files
+    }
+
+    /// Whether processor `id` runs in a pipeline (not only in tenant chains).
+    pub fn is_deployed(&self, id: &ComponentId) -> bool {
+        self.processors.lock().contains_key(id)
+    }
+
+    /// Builds a `tenant_processors` stage in front of `next`; `processors` holds the settings
+    /// of its chains' members.
+    pub fn build_tenants(
+        &self,
+        id: &ComponentId,
+        settings: &TenantProcessorsSettings,
+        processors: &BTreeMap<ComponentId, Processor>,
+        next: Arc<dyn Consumer>,
+        metrics: &Metrics,
+    ) -> Result<Arc<dyn Consumer>, String> {
+        let router = tenants::Router::build(
+            id,
+            settings,
+            processors,
+            next,
+            self.runtime.clone(),
+            metrics,
+        )?;
+        self.tenants
+            .lock()
+            .entry(id.clone())
+            .or_default()
+            .push(router.clone());
+        Ok(router)
+    }
+
+    /// Applies reloaded settings to every stage of `tenant_processors` processor `id`:
+    /// only the tenants whose chain (or a member of it) changed are rebuilt and swapped.
+    /// `None` when `id` runs in no pipeline.
+    pub fn reload_tenants(
+        &self,
+        id: &ComponentId,
+        settings: &TenantProcessorsSettings,
+        processors: &BTreeMap<ComponentId, Processor>,
+    ) -> Option<Vec<tenants::Outcome>> {
+        let routers = self.tenants.lock().get(id).cloned()?;
+        Some(
+            routers
+                .iter()
+                .map(|r| r.reload(settings, processors))
+                .collect(),
+        )
+    }
+
+    /// The component file of processor `id` changed: swap it where it runs in pipelines and
+    /// rebuild the tenant chains that use it. Errors name what kept its running version.
+    pub fn component_changed(&self, id: &ComponentId) -> Result<(), String> {
+        let mut errors = Vec::new();
+        if self.is_deployed(id)
+            && let Err(e) = self.redeploy(id, None)
+        {
+            errors.push(e);
+        }
+        let routers: Vec<_> = self.tenants.lock().values().flatten().cloned().collect();
+        for router in routers {
+            let outcome = router.component_changed(id);
+            errors.extend(
+                outcome
+                    .rejected
+                    .into_iter()
+                    .map(|(tenant, e)| match tenant {
+                        Some(tenant) => format!("tenant {tenant}: {e}"),
+                        None => format!("default chain: {e}"),
+                    }),
+            );
+        }
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(errors.join("; ")),
+        }
     }
 
     /// Load the processor again (its component file changed, or `spec` is its new settings)
@@ -236,7 +323,14 @@ impl WasmProcessors {
     }
 }
 
-fn limits_of(limits: &WasmLimits) -> Limits {
+pub(crate) fn on_error_of(on_error: OnError) -> sluice_wasm::OnError {
+    match on_error {
+        OnError::Pass => sluice_wasm::OnError::Pass,
+        OnError::Drop => sluice_wasm::OnError::Drop,
+    }
+}
+
+pub(crate) fn limits_of(limits: &WasmLimits) -> Limits {
     Limits {
         memory_mib: limits.memory_mib,
         timeout: limits.timeout,

@@ -1,5 +1,6 @@
 //! Hot swap on file change: watches the directories of the WebAssembly components in use and
-//! redeploys a processor when its component file is written or replaced.
+//! redeploys a processor when its component file is written or replaced: where it runs in
+//! pipelines, and in every tenant chain that lists it (each tenant swapped on its own).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -70,7 +71,7 @@ pub fn start(processors: Arc<WasmProcessors>) -> Option<notify::RecommendedWatch
             for id in targets {
                 let processors = processors.clone();
                 let outcome = tokio::task::spawn_blocking(move || {
-                    let result = processors.redeploy(&id, None);
+                    let result = processors.component_changed(&id);
                     (id, result)
                 })
                 .await;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use sluice_pipeline::Consumer;
 use sluice_wasm::{ComponentSource, WasmError};
 
 use crate::support::*;
@@ -85,4 +86,62 @@ fn component_bytes_load_like_a_file() {
     let mut s = spec("wasm/from-bytes", "ok");
     s.component = ComponentSource::Bytes(bytes.into());
     assert!(runtime().load(&s).is_ok());
+}
+
+#[test]
+fn versions_of_the_same_component_share_one_compilation() {
+    // A runtime of its own: the shared one's cache holds the other tests' components.
+    let runtime = sluice_wasm::Runtime::new().expect("runtime");
+    let load = |spec: &sluice_wasm::ProcessorSpec| match runtime.load(spec) {
+        Ok((module, _)) => module,
+        Err(e) => panic!("load {}: {e}", spec.name),
+    };
+    let mut acme = spec("wasm/tag", "ok");
+    acme.tenant = Some("acme".into());
+    let mut globex = spec("wasm/tag", "ok");
+    globex.tenant = Some("globex".into());
+    globex.config_json = r#"{"chatty": true}"#.into();
+    let (a, b) = (load(&acme), load(&globex));
+    assert_eq!(runtime.compiled_components(), 1);
+    assert_eq!((a.tenant(), b.tenant()), (Some("acme"), Some("globex")));
+    let other = load(&spec("wasm/other", "ok2"));
+    assert_eq!(runtime.compiled_components(), 2);
+    drop((a, b, other));
+    assert_eq!(
+        runtime.compiled_components(),
+        0,
+        "unused compilations are freed"
+    );
+}
+
+#[test]
+fn a_tenants_load_error_names_processor_and_tenant() {
+    let mut s = spec("wasm/picky", "reject-config");
+    s.tenant = Some("acme".into());
+    let text = load_err(&s).to_string();
+    assert!(
+        text.starts_with("processor wasm/picky (tenant acme): init rejected config: "),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_processor_counts_under_its_tenant_label() {
+    let mut s = spec("wasm/tag", "ok");
+    s.tenant = Some("acme".into());
+    let (processor, recorder, metrics) = processor(&s);
+    processor
+        .consume(batch(spans(&["a"])))
+        .await
+        .expect("consume");
+    assert_eq!(recorder.len(), 1);
+    let exposition = metrics.encode();
+    assert_eq!(
+        sample(
+            &exposition,
+            r#"sluice_processor_calls_total{processor="wasm/tag",tenant="acme"}"#
+        ),
+        1.0,
+        "{exposition}"
+    );
 }

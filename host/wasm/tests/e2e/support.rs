@@ -79,6 +79,7 @@ pub fn spec(name: &str, fixture_name: &str) -> ProcessorSpec {
         config_json: "{}".into(),
         limits: Limits::default(),
         on_error: OnError::Pass,
+        tenant: None,
     }
 }
 
