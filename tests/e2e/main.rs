@@ -28,5 +28,6 @@ mod seed_000;
 mod shutdown;
 mod span_metrics;
 mod tail_sampling;
+mod tenants;
 mod tls;
 mod tls_versions;

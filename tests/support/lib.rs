@@ -13,6 +13,7 @@ pub mod backend;
 pub mod certs;
 pub mod export;
 pub mod fake;
+pub mod fixture_guests;
 pub mod grpc;
 pub mod htpasswd;
 pub mod http;

@@ -1,0 +1,171 @@
+//! A tenant over its rate limit is refused with HTTP 429 + Retry-After and gRPC
+//! ResourceExhausted + RetryInfo, while another tenant at the same moment gets 200, and the
+//! refusals are counted per tenant.
+
+use anyhow::{Context, Result, ensure};
+use prost::Message;
+use serde_json::json;
+use sluice_tests::http::{Client, Request};
+use sluice_tests::{Protocol, Setup, Via, fake, htpasswd};
+
+use super::{metric, tenancy};
+
+/// `google.rpc.Status` with its details.
+#[derive(Clone, PartialEq, Message)]
+struct Status {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<prost_types_any::Any>,
+}
+
+mod prost_types_any {
+    /// `google.protobuf.Any`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Any {
+        #[prost(string, tag = "1")]
+        pub type_url: String,
+        #[prost(bytes = "vec", tag = "2")]
+        pub value: Vec<u8>,
+    }
+}
+
+/// `google.rpc.RetryInfo`.
+#[derive(Clone, PartialEq, Message)]
+struct RetryInfo {
+    #[prost(message, optional, tag = "1")]
+    retry_delay: Option<Duration>,
+}
+
+/// `google.protobuf.Duration`.
+#[derive(Clone, PartialEq, Message)]
+struct Duration {
+    #[prost(int64, tag = "1")]
+    seconds: i64,
+    #[prost(int32, tag = "2")]
+    nanos: i32,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_over_quota_is_refused_while_another_is_served() -> Result<()> {
+    let mut setup = Setup::new()?;
+    setup.basic_auth(&[htpasswd::sha("small", "pw"), htpasswd::sha("big", "pw")]);
+    tenancy(
+        &mut setup,
+        json!({
+            "sources": ["basic_auth"],
+            "tenants": { "small": { "limits": { "spans_per_second": 10, "burst": "1s" } } },
+        }),
+    );
+    let sluice = setup.start().await?;
+    let http = Client::plaintext(sluice.http);
+    let send = |user: &'static str| {
+        let request =
+            Request::protobuf("/v1/traces", &fake::traces(1, 30, 1)).basic_auth(user, "pw");
+        let http = http.clone();
+        async move { http.send(&request).await }
+    };
+
+    // 30 spans against a 10/s budget: admitted (an idle tenant may overdraw once), leaving
+    // the bucket ~2 s in debt.
+    ensure!(
+        send("small").await?.status == 200,
+        "the first request is within the burst"
+    );
+    let (small, big) = tokio::join!(send("small"), send("big"));
+    let (small, big) = (small?, big?);
+    ensure!(
+        small.status == 429,
+        "small over quota got {}: {}",
+        small.status,
+        small.text()
+    );
+    let retry_after: u64 = small
+        .header("retry-after")
+        .context("429 without Retry-After")?
+        .parse()?;
+    ensure!((1..=4).contains(&retry_after), "Retry-After {retry_after}");
+    ensure!(big.status == 200, "big, unlimited, got {}", big.status);
+
+    // gRPC: ResourceExhausted with a RetryInfo detail.
+    let refusal = Via::plaintext(Protocol::Grpc)
+        .basic_auth("small", "pw")
+        .traces(&sluice, &fake::traces(1, 5, 1))
+        .await
+        .err()
+        .context("small over quota was accepted over gRPC")?;
+    ensure!(
+        refusal.grpc_code == Some(tonic::Code::ResourceExhausted),
+        "gRPC answered {refusal}"
+    );
+    Via::plaintext(Protocol::Grpc)
+        .basic_auth("big", "pw")
+        .traces(&sluice, &fake::traces(1, 5, 1))
+        .await
+        .map_err(|e| anyhow::anyhow!("big refused over gRPC: {e}"))?;
+
+    let text = sluice.self_metrics().await?;
+    let limited = metric(
+        &text,
+        "sluice_tenant_refused_spans_total",
+        &[("tenant", "small")],
+    );
+    ensure!(limited >= 35.0, "refused spans of small: {limited}\n{text}");
+    let accepted = metric(
+        &text,
+        "sluice_tenant_accepted_spans_total",
+        &[("tenant", "big")],
+    );
+    ensure!(accepted == 35.0, "accepted spans of big: {accepted}");
+    ensure!(
+        metric(
+            &text,
+            "sluice_tenant_refused_spans_total",
+            &[("tenant", "big")]
+        ) == 0.0,
+        "big was refused"
+    );
+    sluice.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_resource_exhausted_carries_retry_info() -> Result<()> {
+    let mut setup = Setup::new()?;
+    tenancy(&mut setup, json!({ "limits": { "spans_per_second": 1 } }));
+    let sluice = setup.start().await?;
+    let mut client = opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient::connect(
+        format!("http://{}", sluice.grpc),
+    )
+    .await?;
+    let mut refused = None;
+    for _ in 0..3 {
+        let mut request = tonic::Request::new(fake::traces(1, 5, 1));
+        request
+            .metadata_mut()
+            .insert("x-scope-orgid", "acme".parse()?);
+        if let Err(status) = client.export(request).await {
+            refused = Some(status);
+            break;
+        }
+    }
+    let status = refused.context("a 1 span/s tenant was never refused")?;
+    ensure!(
+        status.code() == tonic::Code::ResourceExhausted,
+        "{status:?}"
+    );
+    let details = Status::decode(status.details())?;
+    let retry = details
+        .details
+        .iter()
+        .find(|d| d.type_url.ends_with("google.rpc.RetryInfo"))
+        .context("no RetryInfo detail")?;
+    let delay = RetryInfo::decode(retry.value.as_slice())?
+        .retry_delay
+        .context("RetryInfo without a delay")?;
+    ensure!(delay.seconds >= 1, "retry delay {delay:?}");
+    sluice.stop().await;
+    Ok(())
+}
