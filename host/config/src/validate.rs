@@ -34,6 +34,30 @@ pub(crate) fn validate(config: &Config, declared: &Declared, errors: &mut Vec<Co
     for (id, extension) in &config.extensions {
         extension_settings(&format!("extensions.{id}"), extension, errors);
     }
+    token_names_as_tenants(config, errors);
+}
+
+/// With a `bearer_token` tenant source, a token's name is a tenant id: check it now rather
+/// than answer 400 to every request that presents the token.
+fn token_names_as_tenants(config: &Config, errors: &mut Vec<ConfigError>) {
+    let named_by_token = config.extensions.values().any(
+        |e| matches!(e, Extension::Tenancy(t) if t.sources.contains(&TenantSource::BearerToken)),
+    );
+    if !named_by_token {
+        return;
+    }
+    for (id, extension) in &config.extensions {
+        if let Extension::BearerTokenAuth(b) = extension {
+            for name in b.named_tokens.iter().flat_map(|n| n.keys()) {
+                if !is_tenant_id(name) {
+                    errors.push(ConfigError::new(
+                        format!("extensions.{id}.named_tokens.{name}"),
+                        format!("names a tenant (tenancy source bearer_token): {TENANT_ID_RULE}"),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 fn pipelines(config: &Config, declared: &Declared, errors: &mut Vec<ConfigError>) {

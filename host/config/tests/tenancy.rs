@@ -185,3 +185,23 @@ fn a_receiver_cannot_authenticate_with_headers_setter_nor_use_a_disabled_tenancy
         );
     }
 }
+
+#[test]
+fn token_names_must_be_tenant_ids_when_they_name_tenants() {
+    let with_token = GOOD.replace(
+        "  headers_setter:\n",
+        "  bearertokenauth: {named_tokens: {'team a': t0k3n}}\n  headers_setter:\n",
+    );
+    let errs = load(&with_token).expect_err("invalid");
+    assert!(
+        errs.iter().any(|e| e.contains(
+            "extensions.bearertokenauth.named_tokens.team a: names a tenant (tenancy source bearer_token)"
+        )),
+        "{errs:#?}"
+    );
+    let without_source = with_token.replace("      - bearer_token\n", "");
+    assert!(
+        load(&without_source).is_ok(),
+        "only a bearer_token source makes names tenant ids"
+    );
+}
