@@ -25,6 +25,8 @@ pub struct Setup {
     dir: TempDir,
     /// The whole config, for changes the helpers do not cover.
     pub config: Value,
+    /// The environment name (`--env`), shown to guests.
+    pub environment: Option<String>,
 }
 
 impl Setup {
@@ -46,7 +48,11 @@ impl Setup {
                 "telemetry": { "metrics": { "address": "127.0.0.1:0" } },
             },
         });
-        Ok(Setup { dir, config })
+        Ok(Setup {
+            dir,
+            config,
+            environment: None,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -146,8 +152,9 @@ impl Setup {
 
     /// Load the config as the binary would and start Sluice in this process.
     pub async fn start(self) -> Result<Sluice> {
-        let config = sluice_config::load_str(&self.yaml())
+        let mut config = sluice_config::load_str(&self.yaml())
             .map_err(|errors| anyhow!("config refused:\n{errors}\n{}", self.yaml()))?;
+        config.environment = self.environment.clone();
         let app = App::start(config).await.context("starting Sluice")?;
         let (grpc, http) = app.receiver_addrs("otlp");
         let servers = app.server_addrs();

@@ -3,6 +3,7 @@
 //! reaching a second Sluice.
 
 mod chain;
+mod context;
 mod isolation;
 mod quotas;
 mod swap;
