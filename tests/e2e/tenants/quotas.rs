@@ -59,7 +59,8 @@ async fn a_tenant_over_quota_is_refused_while_another_is_served() -> Result<()> 
             "tenants": { "small": { "limits": { "spans_per_second": 10, "burst": "1s" } } },
         }),
     );
-    let sluice = setup.start().await?;
+    let mut config = setup.config.clone();
+    let mut sluice = setup.start().await?;
     let http = Client::plaintext(sluice.http);
     let send = |user: &'static str| {
         let request =
@@ -126,6 +127,17 @@ async fn a_tenant_over_quota_is_refused_while_another_is_served() -> Result<()> 
             &[("tenant", "big")]
         ) == 0.0,
         "big was refused"
+    );
+
+    // A reload raises small's limit: served at once, no restart.
+    config["extensions"]["tenancy"]["tenants"]["small"]["limits"]["spans_per_second"] =
+        json!(1_000_000);
+    sluice.reload(&config)?;
+    let after = send("small").await?;
+    ensure!(
+        after.status == 200,
+        "small after the reload got {}",
+        after.status
     );
     sluice.stop().await;
     Ok(())

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use http::HeaderMap;
 use sluice_config::{ComponentId, TenancySettings};
 use sluice_pipeline::metrics::{Metrics, ReceiverTenantMetrics};
@@ -45,8 +46,8 @@ pub type Tenancies = HashMap<ComponentId, Arc<Tenancy>>;
 pub struct Tenancy {
     /// `extensions.tenancy/name`, for messages.
     owner: String,
-    settings: Arc<TenancySettings>,
-    default_tenant: Arc<str>,
+    /// Replaced by [`Tenancy::update`] on reload.
+    settings: ArcSwap<TenancySettings>,
     limiter: Arc<Limiter>,
     metrics: ReceiverTenantMetrics,
 }
@@ -72,11 +73,18 @@ impl Tenancy {
         let settings = Arc::new(settings.clone());
         Tenancy {
             owner: format!("extensions.{id}"),
-            default_tenant: Arc::from(settings.default_tenant.as_str()),
             limiter: Arc::new(Limiter::new(settings.clone())),
-            settings,
+            settings: ArcSwap::new(settings),
             metrics: metrics.receiver_tenants(),
         }
+    }
+
+    /// Apply reloaded (validated) settings: sources, default tenant and limits take effect
+    /// with the next request; quota state of tenants whose limits did not change is kept.
+    pub fn update(&self, settings: &TenancySettings) {
+        let settings = Arc::new(settings.clone());
+        self.limiter.update(settings.clone());
+        self.settings.store(settings);
     }
 
     /// Per-tenant counters (accepted / refused items).
@@ -108,7 +116,8 @@ impl Tenancy {
             .into_iter()
             .filter(|(_, p)| p.item_count() > 0)
             .collect();
-        if let Some(key) = &self.settings.set_resource_attribute {
+        let settings = self.settings.load();
+        if let Some(key) = &settings.set_resource_attribute {
             for (tenant, payload) in &mut parts {
                 split::set_attribute(payload, key, tenant);
             }
@@ -139,28 +148,33 @@ impl Tenancy {
             auth: &context.auth,
             headers,
         };
-        let mut resolver = Resolver::new(&self.settings.sources, facts);
+        let settings = self.settings.load();
+        let mut resolver = Resolver::new(&settings.sources, facts);
         if resolver.per_resource() {
             split::by_tenant(payload, |resource| {
                 resolver
                     .tenant(resource)
-                    .and_then(|found| self.or_default(found))
+                    .and_then(|found| self.or_default(&settings, found))
             })
         } else {
             let tenant = resolver
                 .tenant(None)
-                .and_then(|found| self.or_default(found))?;
+                .and_then(|found| self.or_default(&settings, found))?;
             Ok(vec![(tenant, payload)])
         }
     }
 
-    fn or_default(&self, found: Option<Arc<str>>) -> Result<Arc<str>, Refusal> {
+    fn or_default(
+        &self,
+        settings: &TenancySettings,
+        found: Option<Arc<str>>,
+    ) -> Result<Arc<str>, Refusal> {
         match found {
             Some(tenant) => Ok(tenant),
-            None if self.settings.refuse_unidentified => {
-                Err(Refusal::unidentified(&self.owner, &self.settings.sources))
+            None if settings.refuse_unidentified => {
+                Err(Refusal::unidentified(&self.owner, &settings.sources))
             }
-            None => Ok(self.default_tenant.clone()),
+            None => Ok(Arc::from(settings.default_tenant.as_str())),
         }
     }
 }

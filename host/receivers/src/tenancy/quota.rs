@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use sluice_config::{TenancySettings, TenantLimits};
 use sluice_pipeline::Signal;
@@ -59,12 +60,15 @@ pub(crate) struct Refused {
 
 /// The quota state of one `tenancy` extension.
 pub(crate) struct Limiter {
-    settings: Arc<TenancySettings>,
+    /// Replaced by a reload; a tenant's state follows its new limits at its next request.
+    settings: ArcSwap<TenancySettings>,
     max_tenants: usize,
     tenants: Mutex<HashMap<Arc<str>, TenantState>>,
 }
 
 struct TenantState {
+    /// The limits the buckets were made for.
+    limits: TenantLimits,
     /// Items buckets by signal (`Signal` order: traces, metrics, logs).
     items: [Option<Bucket>; 3],
     bytes: Option<Bucket>,
@@ -112,6 +116,7 @@ impl TenantState {
                 .map(|rate| Bucket::new(rate, burst, now))
         };
         TenantState {
+            limits: limits.clone(),
             items: Signal::ALL.map(|s| bucket(items_rate(limits, s))),
             bytes: bucket(limits.bytes_per_second),
             max_in_flight: limits.max_concurrent_requests.unwrap_or(0),
@@ -175,10 +180,17 @@ impl Limiter {
 
     fn with_capacity(settings: Arc<TenancySettings>, max_tenants: usize) -> Limiter {
         Limiter {
-            settings,
+            settings: ArcSwap::new(settings),
             max_tenants: max_tenants.max(1),
             tenants: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Apply reloaded settings. Tenants whose limits changed get buckets for the new limits
+    /// (full) at their next request, keeping their requests in flight; the others keep their
+    /// state.
+    pub fn update(&self, settings: Arc<TenancySettings>) {
+        self.settings.store(settings);
     }
 
     /// Admit the whole request (every demand) or refuse it; nothing is taken when refused.
@@ -189,9 +201,10 @@ impl Limiter {
         demands: &[Demand],
         now: Instant,
     ) -> Result<Permits, Refused> {
+        let settings = self.settings.load();
         let limited: Vec<(&Demand, TenantLimits)> = demands
             .iter()
-            .map(|d| (d, self.settings.limits_of(&d.tenant)))
+            .map(|d| (d, settings.limits_of(&d.tenant)))
             .filter(|(_, limits)| limits.is_limited())
             .collect();
         if limited.is_empty() {
@@ -209,6 +222,11 @@ impl Limiter {
             let state = tenants
                 .entry(demand.tenant.clone())
                 .or_insert_with(|| TenantState::new(limits, now));
+            if state.limits != *limits {
+                let in_flight = state.in_flight;
+                *state = TenantState::new(limits, now);
+                state.in_flight = in_flight;
+            }
             state.last_seen = now;
             if let Some(over) = state.check(signal, limits, now) {
                 return Err(Refused {

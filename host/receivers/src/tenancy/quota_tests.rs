@@ -246,3 +246,68 @@ fn a_new_tenant_is_refused_when_every_tracked_one_has_a_request_in_flight() {
             .is_ok()
     );
 }
+
+#[test]
+fn a_reload_applies_changed_limits_and_keeps_the_others_state() {
+    let limiter = Arc::new(Limiter::new(settings(spans(100), &[])));
+    let t0 = Instant::now();
+    for tenant in ["a", "b"] {
+        let first = limiter.admit(Signal::Traces, &[demand(tenant, 300, 10)], t0);
+        assert!(first.is_ok());
+        assert!(
+            limiter
+                .admit(Signal::Traces, &[demand(tenant, 1, 10)], t0)
+                .is_err()
+        );
+    }
+    // a gets a higher limit: fresh buckets; b's limit is unchanged: still in debt.
+    limiter.update(settings(spans(100), &[("a", spans(10_000))]));
+    assert!(
+        limiter
+            .admit(Signal::Traces, &[demand("a", 1, 10)], t0)
+            .is_ok()
+    );
+    assert!(
+        limiter
+            .admit(Signal::Traces, &[demand("b", 1, 10)], t0)
+            .is_err()
+    );
+    // Everyone unlimited: nothing is refused any more.
+    limiter.update(settings(TenantLimits::default(), &[]));
+    assert!(
+        limiter
+            .admit(Signal::Traces, &[demand("b", 1, 10)], t0)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_reload_keeps_the_requests_in_flight() {
+    let limits = TenantLimits {
+        max_concurrent_requests: Some(1),
+        ..Default::default()
+    };
+    let limiter = Arc::new(Limiter::new(settings(limits.clone(), &[])));
+    let t0 = Instant::now();
+    let held = limiter.admit(Signal::Traces, &[demand("a", 1, 1)], t0);
+    assert!(held.is_ok());
+    limiter.update(settings(
+        TenantLimits {
+            spans_per_second: Some(1000),
+            ..limits
+        },
+        &[],
+    ));
+    assert!(
+        limiter
+            .admit(Signal::Traces, &[demand("a", 1, 1)], t0)
+            .is_err(),
+        "the request in flight still counts against the new limits"
+    );
+    drop(held);
+    assert!(
+        limiter
+            .admit(Signal::Traces, &[demand("a", 1, 1)], t0)
+            .is_ok()
+    );
+}

@@ -57,6 +57,8 @@ pub struct App {
     health: Health,
     metrics: Metrics,
     wasm: Option<Arc<WasmProcessors>>,
+    /// The running `tenancy` extensions, updated in place by a reload.
+    tenancies: sluice_receivers::Tenancies,
     /// Watches WebAssembly component files while the app runs.
     _watcher: Option<notify::RecommendedWatcher>,
     /// The config the app runs, to compare a reloaded one against.
@@ -164,6 +166,7 @@ impl App {
             health,
             metrics,
             wasm,
+            tenancies,
             _watcher: watcher,
             config,
         })
@@ -188,6 +191,7 @@ impl App {
 
     /// Apply a reloaded, validated config: WebAssembly processors whose settings changed are
     /// loaded and swapped (each only after its new version passed init and a smoke batch);
+    /// `tenancy` extensions take their new sources and limits;
     /// `tenant_processors` swap only the tenants whose chain or chain members changed (see
     /// [`tenants::Router::reload`]); every other change is reported as needing a restart.
     /// Returns the swapped processors (a `tenant_processors` when any of its tenants changed).
@@ -226,6 +230,7 @@ impl App {
             }
         }
         swapped.extend(self.reload_tenants(&new));
+        self.reload_tenancies(&new);
         if new.receivers != self.config.receivers
             || new.exporters != self.config.exporters
             || new.extensions != self.config.extensions
@@ -237,6 +242,27 @@ impl App {
             );
         }
         swapped
+    }
+
+    /// Running `tenancy` extensions take their new sources, default tenant and limits (the
+    /// quota state of tenants whose limits did not change is kept).
+    fn reload_tenancies(&mut self, new: &Config) {
+        for (id, settings) in &new.extensions {
+            let Extension::Tenancy(settings) = settings else {
+                continue;
+            };
+            let (Some(tenancy), Some(running)) =
+                (self.tenancies.get(id), self.config.extensions.get_mut(id))
+            else {
+                continue;
+            };
+            if *running == Extension::Tenancy(settings.clone()) {
+                continue;
+            }
+            tenancy.update(settings);
+            *running = Extension::Tenancy(settings.clone());
+            tracing::info!(extension = %id, "tenancy settings (sources, limits) applied");
+        }
     }
 
     /// Every running `tenant_processors` takes its new tenant map and its members' new
