@@ -71,8 +71,17 @@ async fn swapping_one_tenant_under_load_loses_nothing_and_leaves_the_other_alone
     broken["processors"]["transform/b"] =
         json!({ "trace_statements": ["set(attributes[\"x\"], "] });
     let _ = sluice.reload(&broken);
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // Keep sending until the last version has served (bounded), however slow the machine.
+    let served = sluice_tests::poll(sluice_tests::PATIENCE, || async {
+        let output = sluice.output().ok()?;
+        edits(&output)
+            .iter()
+            .any(|(_, e)| e.as_deref() == Some("a-v3"))
+            .then_some(())
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
+    ensure!(served.is_some(), "the last version of a never served");
     while let Some(result) = senders.join_next().await {
         result??;
     }
