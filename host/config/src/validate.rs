@@ -750,14 +750,11 @@ fn tenant_processors(
                     ),
                 )),
                 Some(
-                    Processor::Transform(_)
+                    processor @ (Processor::Transform(_)
                     | Processor::Wasm(_)
-                    | Processor::ProbabilisticSampler(_),
+                    | Processor::ProbabilisticSampler(_)),
                 ) => {
-                    if let Some(signal) = signals
-                        .iter()
-                        .find(|s| !config.processors[member].supports(**s))
-                    {
+                    if let Some(signal) = signals.iter().find(|s| !processor.supports(**s)) {
                         errors.push(ConfigError::new(
                             mp,
                             format!("processor \"{member}\" does not support {signal}"),

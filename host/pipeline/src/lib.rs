@@ -16,6 +16,7 @@ mod memory_limiter;
 pub mod metrics;
 mod payload;
 pub mod queue;
+pub mod rpc_status;
 mod split;
 pub mod tail_sampling;
 

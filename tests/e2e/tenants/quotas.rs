@@ -3,50 +3,11 @@
 //! refusals are counted per tenant.
 
 use anyhow::{Context, Result, ensure};
-use prost::Message;
 use serde_json::json;
 use sluice_tests::http::{Client, Request};
 use sluice_tests::{Protocol, Setup, Via, fake, htpasswd};
 
 use super::{metric, tenancy};
-
-/// `google.rpc.Status` with its details.
-#[derive(Clone, PartialEq, Message)]
-struct Status {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types_any::Any>,
-}
-
-mod prost_types_any {
-    /// `google.protobuf.Any`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Any {
-        #[prost(string, tag = "1")]
-        pub type_url: String,
-        #[prost(bytes = "vec", tag = "2")]
-        pub value: Vec<u8>,
-    }
-}
-
-/// `google.rpc.RetryInfo`.
-#[derive(Clone, PartialEq, Message)]
-struct RetryInfo {
-    #[prost(message, optional, tag = "1")]
-    retry_delay: Option<Duration>,
-}
-
-/// `google.protobuf.Duration`.
-#[derive(Clone, PartialEq, Message)]
-struct Duration {
-    #[prost(int64, tag = "1")]
-    seconds: i64,
-    #[prost(int32, tag = "2")]
-    nanos: i32,
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tenant_over_quota_is_refused_while_another_is_served() -> Result<()> {
@@ -168,16 +129,12 @@ async fn grpc_resource_exhausted_carries_retry_info() -> Result<()> {
         status.code() == tonic::Code::ResourceExhausted,
         "{status:?}"
     );
-    let details = Status::decode(status.details())?;
-    let retry = details
-        .details
-        .iter()
-        .find(|d| d.type_url.ends_with("google.rpc.RetryInfo"))
-        .context("no RetryInfo detail")?;
-    let delay = RetryInfo::decode(retry.value.as_slice())?
-        .retry_delay
-        .context("RetryInfo without a delay")?;
-    ensure!(delay.seconds >= 1, "retry delay {delay:?}");
+    let delay = sluice_pipeline::rpc_status::retry_delay(status.details())
+        .context("no RetryInfo detail with a delay")?;
+    ensure!(
+        delay >= std::time::Duration::from_secs(1),
+        "retry delay {delay:?}"
+    );
     sluice.stop().await;
     Ok(())
 }
