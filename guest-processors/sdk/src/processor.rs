@@ -170,6 +170,21 @@ pub trait Processor: Sized + 'static {
         true
     }
 
+    /// An optional fast path over the batch as it arrived (OTLP protobuf bytes of `signal`'s
+    /// request), tried before the batch is decoded. Return `None` to take the decoded path
+    /// ([`Processor::process_traces`] and its siblings); a processor whose work can be done on
+    /// the bytes (the built-in transform's attribute edits) saves the decode and re-encode.
+    /// What it returns must decode to exactly what the decoded path would have produced.
+    fn process_encoded(
+        &mut self,
+        signal: Signal,
+        batch: &[u8],
+        context: &RequestContext,
+    ) -> Option<Result<crate::runtime::Output, Error>> {
+        let _ = (signal, batch, context);
+        None
+    }
+
     /// Processes one traces batch in place.
     fn process_traces(
         &mut self,

@@ -76,6 +76,9 @@ pub fn process<P: Processor>(
     if !processor.handles(signal) {
         return Ok(Output::Unchanged);
     }
+    if let Some(result) = processor.process_encoded(signal, bytes, context) {
+        return result.map_err(|e| Failure::Failed(e.to_string()));
+    }
     match signal {
         Signal::Traces => {
             run::<ExportTraceServiceRequest>(bytes, |b| processor.process_traces(b, context))

@@ -4,19 +4,24 @@
 //!
 //! Statements are parsed and compiled once, in `init`; a config error names the statement
 //! (`metric_statements[0].statements[2]`) and the column. A batch no statement changed is
-//! answered `unchanged`, so the host forwards its bytes without re-encoding.
+//! answered `unchanged`, so the host forwards its bytes without re-encoding. Attribute edits
+//! simple enough run on the batch's bytes without decoding it ([`wire`]).
 
 pub mod config;
 pub mod exec;
 pub mod ottl;
+pub mod wire;
 
 use sluice_guest_sdk::prelude::*;
+use sluice_guest_sdk::runtime::Output;
 
 use crate::config::Program;
 use crate::exec::Report;
 
 pub struct Transform {
     program: Program,
+    plans: wire::Plans,
+    buffers: wire::Buffers,
 }
 
 fn finish(result: Result<bool, exec::Failure>, report: &Report) -> Result<Outcome, Error> {
@@ -33,7 +38,13 @@ fn finish(result: Result<bool, exec::Failure>, report: &Report) -> Result<Outcom
 impl Processor for Transform {
     fn init(config_json: &str) -> Result<Init<Self>, Vec<ConfigProblem>> {
         let (program, warnings) = config::load(config_json)?;
-        Ok(Init::new(Transform { program }).warnings(warnings))
+        let plans = wire::Plans::new(&program);
+        let transform = Transform {
+            program,
+            plans,
+            buffers: wire::Buffers::default(),
+        };
+        Ok(Init::new(transform).warnings(warnings))
     }
 
     fn handles(&self, signal: Signal) -> bool {
@@ -43,6 +54,21 @@ impl Processor for Transform {
             Signal::Logs => &self.program.logs,
         }
         .is_empty()
+    }
+
+    fn process_encoded(
+        &mut self,
+        signal: Signal,
+        batch: &[u8],
+        _: &RequestContext,
+    ) -> Option<Result<Output, Error>> {
+        let plan = self.plans.get(signal)?;
+        match wire::run(plan, batch, &mut self.buffers) {
+            Ok(Some(bytes)) => Some(Ok(Output::Replaced(bytes))),
+            Ok(None) => Some(Ok(Output::Unchanged)),
+            // The decoded path reports what is wrong with the batch.
+            Err(wire::Malformed) => None,
+        }
     }
 
     fn process_traces(

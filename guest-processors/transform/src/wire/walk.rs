@@ -1,0 +1,85 @@
+//! Rewrites the messages at the end of a field path (request → resource → scope → item)
+//! while copying everything else verbatim: only the messages on the way to an edited item
+//! are rebuilt, with their lengths recomputed.
+
+use super::proto::{LEN, Malformed, fields, write_len_field};
+
+/// How the last field of a path occurs in its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Last {
+    /// Every occurrence is an item (spans, log records).
+    Repeated,
+    /// A singular message field (a resource): the leaf is also called, with `None`, when
+    /// the field is absent, so that it can be created.
+    Singular,
+}
+
+/// Edits one leaf message (`None`: absent) into the given buffer, which it receives empty;
+/// returns whether it changed anything (the buffer is ignored otherwise).
+pub type Leaf<'a> = dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool, Malformed> + 'a;
+
+/// Rewrites `msg` along `path` into `bufs[0]`, using `bufs[1..]` for the levels below;
+/// `bufs` needs one more buffer than `path` has fields. Returns whether anything changed;
+/// `bufs[0]` holds the new message only then.
+pub fn rewrite(
+    msg: &[u8],
+    path: &[u32],
+    last: Last,
+    bufs: &mut [Vec<u8>],
+    leaf: &mut Leaf<'_>,
+) -> Result<bool, Malformed> {
+    let (&number, rest) = path.split_first().ok_or(Malformed)?;
+    let (out, deeper) = bufs.split_first_mut().ok_or(Malformed)?;
+    if deeper.is_empty() {
+        return Err(Malformed);
+    }
+    let singular = rest.is_empty() && last == Last::Singular;
+    out.clear();
+    let mut copied = 0;
+    let mut changed = false;
+    let mut seen = 0;
+    for field in fields(msg) {
+        let field = field?;
+        if field.number != number {
+            continue;
+        }
+        if field.wire_type != LEN {
+            return Err(Malformed);
+        }
+        seen += 1;
+        if singular && seen > 1 {
+            // Repeated occurrences of a singular message merge when decoded: leave that
+            // rare shape to the decoded path.
+            return Err(Malformed);
+        }
+        let child = &msg[field.value.0..field.value.1];
+        let child_changed = if rest.is_empty() {
+            deeper[0].clear();
+            leaf(Some(child), &mut deeper[0])?
+        } else {
+            rewrite(child, rest, last, deeper, leaf)?
+        };
+        if child_changed {
+            if !changed {
+                out.reserve(msg.len() + msg.len() / 8);
+            }
+            out.extend_from_slice(&msg[copied..field.tag_start]);
+            write_len_field(out, number, &deeper[0]);
+            copied = field.end;
+            changed = true;
+        }
+    }
+    if singular && seen == 0 {
+        deeper[0].clear();
+        if leaf(None, &mut deeper[0])? {
+            out.extend_from_slice(&msg[copied..]);
+            copied = msg.len();
+            write_len_field(out, number, &deeper[0]);
+            changed = true;
+        }
+    }
+    if changed {
+        out.extend_from_slice(&msg[copied..]);
+    }
+    Ok(changed)
+}
