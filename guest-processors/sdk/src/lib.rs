@@ -55,6 +55,7 @@ pub mod points;
 mod processor;
 pub mod runtime;
 pub mod testing;
+pub mod wire;
 
 #[doc(hidden)]
 pub mod glue;

@@ -40,6 +40,9 @@ pub mod timestamps;
 
 use sluice_guest_sdk::EmitError;
 use sluice_guest_sdk::prelude::*;
+use sluice_guest_sdk::prost::Message;
+use sluice_guest_sdk::runtime::Output;
+use sluice_guest_sdk::wire::{self, Last};
 
 use crate::aggregate::Accumulator;
 use crate::config::Settings;
@@ -51,6 +54,8 @@ pub struct SpanMetrics {
     accumulator: Accumulator,
     delta: DeltaStarts,
     clock: Clock,
+    /// Reused by the fast path (one per level of request → resource → scope → span).
+    buffers: Vec<Vec<u8>>,
 }
 
 impl SpanMetrics {
@@ -62,6 +67,7 @@ impl SpanMetrics {
             delta: DeltaStarts::new(settings.timestamp_cache_size),
             settings,
             clock,
+            buffers: vec![Vec::new(); 4],
         }
     }
 
@@ -131,6 +137,37 @@ impl Processor for SpanMetrics {
         signal == Signal::Traces
     }
 
+    fn process_encoded(
+        &mut self,
+        signal: Signal,
+        batch: &[u8],
+        _: &RequestContext,
+    ) -> Option<Result<Output, Error>> {
+        if signal != Signal::Traces {
+            return None;
+        }
+        // Decode without the span fields no metric reads: most of a span's decoding cost is
+        // its attributes, events and links.
+        let unused = unused_span_fields(&self.settings);
+        let mut leaf = |span: Option<&[u8]>, out: &mut Vec<u8>| {
+            wire::retain_fields(span.unwrap_or_default(), |n| !unused.contains(&n), out)
+        };
+        let bytes = match wire::rewrite(
+            batch,
+            &[1, 2, 2],
+            Last::Repeated,
+            &mut self.buffers,
+            &mut leaf,
+        ) {
+            Ok(true) => &self.buffers[0][..],
+            Ok(false) => batch,
+            Err(wire::Malformed) => return None,
+        };
+        let decoded = ExportTraceServiceRequest::decode(bytes).ok()?;
+        self.record(&decoded);
+        Some(Ok(Output::Unchanged))
+    }
+
     fn process_traces(
         &mut self,
         batch: &mut ExportTraceServiceRequest,
@@ -143,6 +180,22 @@ impl Processor for SpanMetrics {
     fn flush(&mut self) -> Result<(), Error> {
         self.flush_with(&mut |bytes| sluice_guest_sdk::emit_encoded(Signal::Metrics, bytes))
     }
+}
+
+/// Span fields (by number) that no metric of `settings` reads: parent_span_id (4) and links
+/// (13) always; attributes (9) without dimensions; events (11) without event metrics.
+pub fn unused_span_fields(settings: &Settings) -> Vec<u32> {
+    let mut unused = vec![4, 13];
+    let dimensions = !settings.dimensions.is_empty()
+        || !settings.calls_dimensions.is_empty()
+        || !settings.histogram_dimensions.is_empty();
+    if settings.events.is_none() {
+        unused.push(11);
+        if !dimensions {
+            unused.push(9);
+        }
+    }
+    unused
 }
 
 sluice_guest_sdk::export_processor!(SpanMetrics);

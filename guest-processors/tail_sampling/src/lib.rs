@@ -29,10 +29,14 @@ pub mod trace_view;
 use std::collections::HashSet;
 
 use sluice_guest_sdk::prelude::*;
+use sluice_guest_sdk::prost::Message;
+use sluice_guest_sdk::runtime::Output;
+use sluice_guest_sdk::wire::{self, Last, Malformed};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, NamedPolicy};
 use crate::decision::{Decision, final_decision};
+use crate::policies::Policy;
 use crate::trace_view::{TraceRef, TraceView, group_traces};
 
 /// The processor: the policies, evaluated per trace, and a clock for the stateful ones.
@@ -40,6 +44,10 @@ pub struct TailSampling {
     policies: Vec<NamedPolicy>,
     sample_on_first_match: bool,
     clock: Box<dyn Clock>,
+    /// Span fields no policy reads, left out when the fast path decodes a batch.
+    unused_span_fields: Vec<u32>,
+    /// Reused by the fast path.
+    buffers: Vec<Vec<u8>>,
 }
 
 impl TailSampling {
@@ -55,11 +63,19 @@ impl TailSampling {
             },
             warnings,
         ) = config::parse(config_json)?;
+        // parent_span_id (4), events (11) and links (13); attributes (9) too when no policy
+        // reads them.
+        let mut unused_span_fields = vec![4, 11, 13];
+        if !policies.iter().any(|p| reads_attributes(&p.policy)) {
+            unused_span_fields.push(9);
+        }
         Ok((
             Self {
                 policies,
                 sample_on_first_match,
                 clock,
+                unused_span_fields,
+                buffers: vec![Vec::new(); 4],
             },
             warnings,
         ))
@@ -109,6 +125,54 @@ impl Processor for TailSampling {
         signal == Signal::Traces
     }
 
+    /// Decides on the spans decoded without the fields no policy reads, and keeps or drops
+    /// traces on the bytes as they arrived.
+    fn process_encoded(
+        &mut self,
+        signal: Signal,
+        batch: &[u8],
+        _context: &RequestContext,
+    ) -> Option<Result<Output, Error>> {
+        if signal != Signal::Traces {
+            return None;
+        }
+        let unused = &self.unused_span_fields;
+        let mut leaf = |span: Option<&[u8]>, out: &mut Vec<u8>| {
+            wire::retain_fields(span.unwrap_or_default(), |n| !unused.contains(&n), out)
+        };
+        let decoded = match wire::rewrite(
+            batch,
+            &[1, 2, 2],
+            Last::Repeated,
+            &mut self.buffers,
+            &mut leaf,
+        ) {
+            Ok(true) => ExportTraceServiceRequest::decode(self.buffers[0].as_slice()),
+            Ok(false) => ExportTraceServiceRequest::decode(batch),
+            Err(Malformed) => return None,
+        }
+        .ok()?;
+        let (views, kept) = self.decide_batch(&decoded);
+        let kept_count = kept.iter().filter(|&&k| k).count();
+        if kept_count == views.len() {
+            return Some(Ok(Output::Unchanged));
+        }
+        if kept_count == 0 {
+            return Some(Ok(Output::Dropped));
+        }
+        let keep: HashSet<Vec<u8>> = views
+            .into_iter()
+            .zip(kept)
+            .filter_map(|(v, k)| k.then_some(v.trace_id))
+            .collect();
+        let mut out = Vec::new();
+        let mut keep_span = |span: &[u8]| Ok(keep.contains(trace_id(span)?));
+        match wire::filter_items(batch, &mut keep_span, &mut out) {
+            Ok(()) => Some(Ok(Output::Replaced(out))),
+            Err(Malformed) => None,
+        }
+    }
+
     fn process_traces(
         &mut self,
         batch: &mut ExportTraceServiceRequest,
@@ -136,6 +200,38 @@ impl Processor for TailSampling {
         batch.resource_spans.retain(|rs| !rs.scope_spans.is_empty());
         Ok(Outcome::Modified)
     }
+}
+
+/// Whether `policy` (or a policy inside it) reads span or resource attributes.
+fn reads_attributes(policy: &Policy) -> bool {
+    match policy {
+        Policy::StringAttribute(_) | Policy::NumericAttribute(_) | Policy::BooleanAttribute(_) => {
+            true
+        }
+        Policy::And(subs) | Policy::Drop(subs) => subs.iter().any(reads_attributes),
+        Policy::Composite(c) => c.subs.iter().any(|s| reads_attributes(&s.policy)),
+        Policy::AlwaysSample
+        | Policy::Latency(_)
+        | Policy::StatusCode(_)
+        | Policy::Probabilistic(_)
+        | Policy::RateLimiting(_)
+        | Policy::SpanCount(_) => false,
+    }
+}
+
+/// A span's `trace_id` (field 1; the last one wins), empty when absent.
+fn trace_id(span: &[u8]) -> Result<&[u8], Malformed> {
+    let mut id: &[u8] = &[];
+    for field in wire::fields(span) {
+        let field = field?;
+        if field.number == 1 {
+            if field.wire_type != wire::LEN {
+                return Err(Malformed);
+            }
+            id = &span[field.value.0..field.value.1];
+        }
+    }
+    Ok(id)
 }
 
 sluice_guest_sdk::export_processor!(TailSampling);

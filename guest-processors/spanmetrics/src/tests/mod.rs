@@ -2,6 +2,7 @@
 
 mod config;
 mod dimensions;
+mod fast_path;
 mod flush;
 mod histograms;
 mod metrics;

@@ -3,6 +3,7 @@
 mod batches;
 mod combinations;
 mod config;
+mod fast_path;
 mod policies;
 mod stateful;
 

@@ -3,7 +3,7 @@
 //! value of the first entry with the key or appends a new entry; `delete_key` removes every
 //! entry with the key.
 
-use super::proto::{LEN, Malformed, fields, write_len_field};
+use sluice_guest_sdk::wire::{LEN, Malformed, fields, write_len_field};
 
 /// An attribute edit, with its value already encoded.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,8 +8,6 @@
 //! tests run both paths on the same batches and compare.
 
 mod edit;
-mod proto;
-mod walk;
 
 use sluice_guest_sdk::Signal;
 use sluice_guest_sdk::otlp::AnyValue;
@@ -23,9 +21,9 @@ use crate::ottl::program::{Arg, Expr, Key};
 use crate::ottl::value::Value;
 
 pub use edit::Op;
-pub use proto::Malformed;
+pub use sluice_guest_sdk::wire::Malformed;
 
-use walk::Last;
+use sluice_guest_sdk::wire::{Last, rewrite};
 
 /// One walk over the batch, applying a run of edits to every item of one context.
 #[derive(Debug)]
@@ -191,7 +189,7 @@ pub fn run(
         let mut leaf = |msg: Option<&[u8]>, out: &mut Vec<u8>| {
             edit::attributes(msg, pass.attributes, &pass.ops, scratch, out)
         };
-        if walk::rewrite(input, pass.path, pass.last, levels, &mut leaf)? {
+        if rewrite(input, pass.path, pass.last, levels, &mut leaf)? {
             current = Some(std::mem::take(&mut levels[0]));
         }
     }

@@ -83,3 +83,62 @@ pub fn rewrite(
     }
     Ok(changed)
 }
+
+/// Keeps the items (`request.1 → .2 → .2`: spans, log records or metrics) for which `keep`
+/// says so, and drops the scopes and resources left without items, as a decoded
+/// `retain` would. Everything kept is copied as it arrived. `out` is cleared first.
+pub fn filter_items(
+    request: &[u8],
+    keep: &mut dyn FnMut(&[u8]) -> Result<bool, Malformed>,
+    out: &mut Vec<u8>,
+) -> Result<(), Malformed> {
+    out.clear();
+    out.reserve(request.len());
+    let mut resource_buf = Vec::new();
+    let mut scope_buf = Vec::new();
+    for resource in fields(request) {
+        let resource = resource?;
+        if resource.number != 1 {
+            out.extend_from_slice(&request[resource.tag_start..resource.end]);
+            continue;
+        }
+        let rs = len_value(request, &resource)?;
+        resource_buf.clear();
+        let mut scopes = 0;
+        for scope in fields(rs) {
+            let scope = scope?;
+            if scope.number != 2 {
+                resource_buf.extend_from_slice(&rs[scope.tag_start..scope.end]);
+                continue;
+            }
+            let ss = len_value(rs, &scope)?;
+            scope_buf.clear();
+            let mut items = 0;
+            for item in fields(ss) {
+                let item = item?;
+                if item.number == 2 {
+                    if !keep(len_value(ss, &item)?)? {
+                        continue;
+                    }
+                    items += 1;
+                }
+                scope_buf.extend_from_slice(&ss[item.tag_start..item.end]);
+            }
+            if items > 0 {
+                write_len_field(&mut resource_buf, 2, &scope_buf);
+                scopes += 1;
+            }
+        }
+        if scopes > 0 {
+            write_len_field(out, 1, &resource_buf);
+        }
+    }
+    Ok(())
+}
+
+fn len_value<'a>(msg: &'a [u8], field: &super::proto::Field) -> Result<&'a [u8], Malformed> {
+    if field.wire_type != LEN {
+        return Err(Malformed);
+    }
+    Ok(&msg[field.value.0..field.value.1])
+}

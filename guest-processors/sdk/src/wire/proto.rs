@@ -1,8 +1,8 @@
 //! Just enough of the protobuf wire format to walk OTLP messages without decoding them:
 //! fields as byte ranges, varints, and writing length-delimited fields back.
 
-/// The framing of the bytes is broken; the caller falls back to the decoded path, which
-/// reports the error properly.
+/// The framing of the bytes is broken. A processor's fast path gives up and returns `None`
+/// from `process_encoded`, so that the decoded path reports the error properly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Malformed;
 
@@ -116,4 +116,31 @@ impl Iterator for Fields<'_> {
         }
         Some(field)
     }
+}
+
+/// Writes `msg` without the fields `keep` refuses into `out` (cleared first); returns whether
+/// any field was left out (`out` holds the result only then).
+pub fn retain_fields(
+    msg: &[u8],
+    keep: impl Fn(u32) -> bool,
+    out: &mut Vec<u8>,
+) -> Result<bool, Malformed> {
+    out.clear();
+    let mut copied = 0;
+    let mut removed = false;
+    for field in fields(msg) {
+        let field = field?;
+        if !keep(field.number) {
+            if !removed {
+                out.reserve(msg.len());
+            }
+            out.extend_from_slice(&msg[copied..field.tag_start]);
+            copied = field.end;
+            removed = true;
+        }
+    }
+    if removed {
+        out.extend_from_slice(&msg[copied..]);
+    }
+    Ok(removed)
 }
