@@ -67,7 +67,7 @@ impl SpanMetrics {
             delta: DeltaStarts::new(settings.timestamp_cache_size),
             settings,
             clock,
-            buffers: vec![Vec::new(); 4],
+            buffers: vec![Vec::new(); 3],
         }
     }
 
@@ -149,9 +149,7 @@ impl Processor for SpanMetrics {
         // Decode without the span fields no metric reads: most of a span's decoding cost is
         // its attributes, events and links.
         let unused = unused_span_fields(&self.settings);
-        let mut leaf = |span: Option<&[u8]>, out: &mut Vec<u8>| {
-            wire::retain_fields(span.unwrap_or_default(), |n| !unused.contains(&n), out)
-        };
+        let mut leaf = wire::RetainFields(|n| !unused.contains(&n));
         let bytes = match wire::rewrite(
             batch,
             &[1, 2, 2],

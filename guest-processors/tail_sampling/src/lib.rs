@@ -75,7 +75,7 @@ impl TailSampling {
                 sample_on_first_match,
                 clock,
                 unused_span_fields,
-                buffers: vec![Vec::new(); 4],
+                buffers: vec![Vec::new(); 3],
             },
             warnings,
         ))
@@ -137,9 +137,7 @@ impl Processor for TailSampling {
             return None;
         }
         let unused = &self.unused_span_fields;
-        let mut leaf = |span: Option<&[u8]>, out: &mut Vec<u8>| {
-            wire::retain_fields(span.unwrap_or_default(), |n| !unused.contains(&n), out)
-        };
+        let mut leaf = wire::RetainFields(|n| !unused.contains(&n));
         let decoded = match wire::rewrite(
             batch,
             &[1, 2, 2],

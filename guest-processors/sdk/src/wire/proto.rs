@@ -19,6 +19,7 @@ pub struct Field {
     pub end: usize,
 }
 
+#[inline]
 pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, Malformed> {
     // Tags and most lengths are one byte.
     if let Some(&byte) = buf.get(*pos)
@@ -39,6 +40,7 @@ pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, Malformed> {
     Err(Malformed)
 }
 
+#[inline]
 pub fn write_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
@@ -48,6 +50,7 @@ pub fn write_varint(out: &mut Vec<u8>, mut value: u64) {
 }
 
 /// Writes field `number` as a length-delimited field holding `value`.
+#[inline]
 pub fn write_len_field(out: &mut Vec<u8>, number: u32, value: &[u8]) {
     write_varint(out, u64::from(number) << 3 | u64::from(LEN));
     write_varint(out, value.len() as u64);
@@ -65,6 +68,7 @@ pub fn fields(buf: &[u8]) -> Fields<'_> {
 }
 
 impl Fields<'_> {
+    #[inline(always)]
     fn field(&mut self) -> Result<Field, Malformed> {
         let tag_start = self.pos;
         let tag = read_varint(self.buf, &mut self.pos)?;
@@ -105,6 +109,7 @@ impl Fields<'_> {
 impl Iterator for Fields<'_> {
     type Item = Result<Field, Malformed>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.pos >= self.buf.len() {
             return None;
@@ -118,29 +123,14 @@ impl Iterator for Fields<'_> {
     }
 }
 
-/// Writes `msg` without the fields `keep` refuses into `out` (cleared first); returns whether
-/// any field was left out (`out` holds the result only then).
-pub fn retain_fields(
-    msg: &[u8],
-    keep: impl Fn(u32) -> bool,
-    out: &mut Vec<u8>,
-) -> Result<bool, Malformed> {
-    out.clear();
-    let mut copied = 0;
-    let mut removed = false;
-    for field in fields(msg) {
-        let field = field?;
-        if !keep(field.number) {
-            if !removed {
-                out.reserve(msg.len());
-            }
-            out.extend_from_slice(&msg[copied..field.tag_start]);
-            copied = field.end;
-            removed = true;
-        }
-    }
-    if removed {
-        out.extend_from_slice(&msg[copied..]);
-    }
-    Ok(removed)
+/// Bytes `value` takes as a varint.
+#[inline]
+pub fn varint_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Bytes a length-delimited field `number` holding `len` bytes takes.
+#[inline]
+pub fn len_field_size(number: u32, len: usize) -> usize {
+    varint_len(u64::from(number) << 3 | u64::from(LEN)) + varint_len(len as u64) + len
 }

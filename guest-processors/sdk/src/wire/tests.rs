@@ -37,6 +37,18 @@ fn request() -> ExportTraceServiceRequest {
 }
 
 #[test]
+fn sizes_match_what_is_written() {
+    for len in [0usize, 1, 127, 128, 20_000] {
+        let mut buf = Vec::new();
+        write_len_field(&mut buf, 9, &vec![0; len]);
+        assert_eq!(buf.len(), len_field_size(9, len));
+        let mut buf = Vec::new();
+        write_varint(&mut buf, len as u64);
+        assert_eq!(buf.len(), varint_len(len as u64));
+    }
+}
+
+#[test]
 fn varints_round_trip() {
     for v in [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
         let mut buf = Vec::new();
@@ -53,11 +65,9 @@ fn varints_round_trip() {
 fn rewrite_rebuilds_only_what_the_leaf_changed() {
     let original = request();
     let bytes = original.encode_to_vec();
-    let mut bufs = vec![Vec::new(); 4];
+    let mut bufs = vec![Vec::new(); 3];
     // Strip parent_span_id (4) from every span.
-    let mut leaf = |span: Option<&[u8]>, out: &mut Vec<u8>| {
-        retain_fields(span.unwrap_or_default(), |n| n != 4, out)
-    };
+    let mut leaf = RetainFields(|n| n != 4);
     assert_eq!(
         rewrite(&bytes, &[1, 2, 2], Last::Repeated, &mut bufs, &mut leaf),
         Ok(true)
@@ -84,22 +94,25 @@ fn rewrite_rebuilds_only_what_the_leaf_changed() {
 #[test]
 fn an_absent_singular_message_can_be_created() {
     let bytes = request().encode_to_vec();
-    let mut bufs = vec![Vec::new(); 3];
-    let mut created = 0;
+    let mut bufs = vec![Vec::new(); 2];
     // Resource.dropped_attributes_count = 2, set to 7 where the resource is absent.
-    let mut leaf = |resource: Option<&[u8]>, out: &mut Vec<u8>| {
-        if resource.is_some() {
-            return Ok(false);
+    struct Create(usize);
+    impl Edit for Create {
+        fn plan(&mut self, msg: Option<&[u8]>) -> Result<Option<usize>, Malformed> {
+            Ok(msg.is_none().then_some(2))
         }
-        created += 1;
-        out.extend_from_slice(&[2 << 3, 7]);
-        Ok(true)
-    };
+        fn write(&mut self, _: Option<&[u8]>, out: &mut Vec<u8>) -> Result<(), Malformed> {
+            self.0 += 1;
+            out.extend_from_slice(&[2 << 3, 7]);
+            Ok(())
+        }
+    }
+    let mut leaf = Create(0);
     assert_eq!(
         rewrite(&bytes, &[1, 1], Last::Singular, &mut bufs, &mut leaf),
         Ok(true)
     );
-    assert_eq!(created, 1);
+    assert_eq!(leaf.0, 1);
     let back = ExportTraceServiceRequest::decode(bufs[0].as_slice()).expect("decodes");
     let resources: Vec<_> = back
         .resource_spans
@@ -121,10 +134,8 @@ fn an_absent_singular_message_can_be_created() {
 #[test]
 fn broken_framing_is_an_error_never_a_panic() {
     let bytes = request().encode_to_vec();
-    let mut bufs = vec![Vec::new(); 4];
-    let mut leaf = |span: Option<&[u8]>, out: &mut Vec<u8>| {
-        retain_fields(span.unwrap_or_default(), |_| false, out)
-    };
+    let mut bufs = vec![Vec::new(); 3];
+    let mut leaf = RetainFields(|_| false);
     for cut in 0..bytes.len() {
         let _ = rewrite(
             &bytes[..cut],

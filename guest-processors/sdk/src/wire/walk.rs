@@ -2,37 +2,93 @@
 //! while copying everything else verbatim: only the messages on the way to an edited item
 //! are rebuilt, with their lengths recomputed.
 
-use super::proto::{LEN, Malformed, fields, write_len_field};
+use super::proto::{LEN, Malformed, fields, write_len_field, write_varint};
 
 /// How the last field of a path occurs in its parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Last {
     /// Every occurrence is an item (spans, log records).
     Repeated,
-    /// A singular message field (a resource): the leaf is also called, with `None`, when
+    /// A singular message field (a resource): the edit is also planned, with `None`, when
     /// the field is absent, so that it can be created.
     Singular,
 }
 
-/// Edits one leaf message (`None`: absent) into the given buffer, which it receives empty;
-/// returns whether it changed anything (the buffer is ignored otherwise).
-pub type Leaf<'a> = dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool, Malformed> + 'a;
+/// The edit of the messages at the end of a path, in two steps so that an edited message is
+/// written once, straight into its parent: [`plan`](Edit::plan) decides and returns the new
+/// length, [`write`](Edit::write) then appends exactly that many bytes.
+pub trait Edit {
+    /// Decides the edit of one message (`None`: an absent singular message); returns the
+    /// length of its new content, or `None` when it stays as it is.
+    fn plan(&mut self, msg: Option<&[u8]>) -> Result<Option<usize>, Malformed>;
 
-/// Rewrites `msg` along `path` into `bufs[0]`, using `bufs[1..]` for the levels below;
-/// `bufs` needs one more buffer than `path` has fields. Returns whether anything changed;
-/// `bufs[0]` holds the new message only then.
+    /// Appends the new content of the message the last `plan` call returned a length for.
+    fn write(&mut self, msg: Option<&[u8]>, out: &mut Vec<u8>) -> Result<(), Malformed>;
+}
+
+/// Leaves out the fields `keep` refuses (by field number), as an [`Edit`].
+pub struct RetainFields<F: Fn(u32) -> bool>(pub F);
+
+impl<F: Fn(u32) -> bool> Edit for RetainFields<F> {
+    fn plan(&mut self, msg: Option<&[u8]>) -> Result<Option<usize>, Malformed> {
+        let msg = msg.unwrap_or_default();
+        let mut removed = 0;
+        for field in fields(msg) {
+            let field = field?;
+            if !(self.0)(field.number) {
+                removed += field.end - field.tag_start;
+            }
+        }
+        Ok((removed > 0).then(|| msg.len() - removed))
+    }
+
+    fn write(&mut self, msg: Option<&[u8]>, out: &mut Vec<u8>) -> Result<(), Malformed> {
+        let msg = msg.unwrap_or_default();
+        let mut copied = 0;
+        for field in fields(msg) {
+            let field = field?;
+            if !(self.0)(field.number) {
+                out.extend_from_slice(&msg[copied..field.tag_start]);
+                copied = field.end;
+            }
+        }
+        out.extend_from_slice(&msg[copied..]);
+        Ok(())
+    }
+}
+
+/// Writes an edited message as field `number` of its parent; an `Edit` that writes another
+/// length than it planned is a bug, reported as `Malformed` so that the decoded path runs.
+fn write_edited(
+    out: &mut Vec<u8>,
+    number: u32,
+    len: usize,
+    msg: Option<&[u8]>,
+    edit: &mut dyn Edit,
+) -> Result<(), Malformed> {
+    write_varint(out, u64::from(number) << 3 | u64::from(LEN));
+    write_varint(out, len as u64);
+    let start = out.len();
+    edit.write(msg, out)?;
+    if out.len() - start != len {
+        return Err(Malformed);
+    }
+    Ok(())
+}
+
+/// Rewrites `msg` along `path` into `bufs[0]`, using `bufs[1..]` for the levels between;
+/// `bufs` needs one buffer per field of `path`. The messages at the end of the path are
+/// edited by `edit`. Returns whether anything changed; `bufs[0]` holds the new message only
+/// then.
 pub fn rewrite(
     msg: &[u8],
     path: &[u32],
     last: Last,
     bufs: &mut [Vec<u8>],
-    leaf: &mut Leaf<'_>,
+    edit: &mut dyn Edit,
 ) -> Result<bool, Malformed> {
     let (&number, rest) = path.split_first().ok_or(Malformed)?;
     let (out, deeper) = bufs.split_first_mut().ok_or(Malformed)?;
-    if deeper.is_empty() {
-        return Err(Malformed);
-    }
     let singular = rest.is_empty() && last == Last::Singular;
     out.clear();
     let mut copied = 0;
@@ -53,30 +109,36 @@ pub fn rewrite(
             return Err(Malformed);
         }
         let child = &msg[field.value.0..field.value.1];
-        let child_changed = if rest.is_empty() {
-            deeper[0].clear();
-            leaf(Some(child), &mut deeper[0])?
+        if rest.is_empty() {
+            let Some(len) = edit.plan(Some(child))? else {
+                continue;
+            };
+            if !changed {
+                out.reserve(msg.len() + msg.len() / 8);
+            }
+            out.extend_from_slice(&msg[copied..field.tag_start]);
+            write_edited(out, number, len, Some(child), edit)?;
         } else {
-            rewrite(child, rest, last, deeper, leaf)?
-        };
-        if child_changed {
+            if !rewrite(child, rest, last, deeper, edit)? {
+                continue;
+            }
             if !changed {
                 out.reserve(msg.len() + msg.len() / 8);
             }
             out.extend_from_slice(&msg[copied..field.tag_start]);
             write_len_field(out, number, &deeper[0]);
-            copied = field.end;
-            changed = true;
         }
+        copied = field.end;
+        changed = true;
     }
-    if singular && seen == 0 {
-        deeper[0].clear();
-        if leaf(None, &mut deeper[0])? {
-            out.extend_from_slice(&msg[copied..]);
-            copied = msg.len();
-            write_len_field(out, number, &deeper[0]);
-            changed = true;
-        }
+    if singular
+        && seen == 0
+        && let Some(len) = edit.plan(None)?
+    {
+        out.extend_from_slice(&msg[copied..]);
+        copied = msg.len();
+        write_edited(out, number, len, None, edit)?;
+        changed = true;
     }
     if changed {
         out.extend_from_slice(&msg[copied..]);

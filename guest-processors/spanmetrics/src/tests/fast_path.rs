@@ -25,7 +25,10 @@ fn busy_span(name: &str, i: u64) -> Span {
             1 + (i % 3) as i32,
             (i % 3) as i32,
             vec![
-                kv("http.method", if i.is_multiple_of(2) { "GET" } else { "POST" }),
+                kv(
+                    "http.method",
+                    if i.is_multiple_of(2) { "GET" } else { "POST" },
+                ),
                 kv("http.status_code", 200 + (i % 4) as i64),
                 kv("filler", "x".repeat(20)),
             ],

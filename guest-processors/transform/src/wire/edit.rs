@@ -3,7 +3,9 @@
 //! value of the first entry with the key or appends a new entry; `delete_key` removes every
 //! entry with the key.
 
-use sluice_guest_sdk::wire::{LEN, Malformed, fields, write_len_field};
+use sluice_guest_sdk::wire::{
+    Edit, LEN, Malformed, fields, len_field_size, read_varint, write_len_field,
+};
 
 /// An attribute edit, with its value already encoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +56,7 @@ pub enum Entry {
 pub struct Scratch {
     entries: Vec<Entry>,
     kv: Vec<u8>,
+    plan: Plan,
 }
 
 fn slice(msg: &[u8], r: (usize, usize)) -> &[u8] {
@@ -67,9 +70,11 @@ fn key_of<'a>(msg: &'a [u8], ops: &'a [Op], e: &Entry) -> &'a [u8] {
     }
 }
 
-/// Reads the entries of the repeated `KeyValue` field `attr_field`.
-fn collect(msg: &[u8], attr_field: u32, entries: &mut Vec<Entry>) -> Result<(), Malformed> {
+/// Reads the entries of the repeated `KeyValue` field `attr_field`; returns the bytes
+/// their fields take.
+fn collect(msg: &[u8], attr_field: u32, entries: &mut Vec<Entry>) -> Result<usize, Malformed> {
     entries.clear();
+    let mut bytes = 0;
     for field in fields(msg) {
         let field = field?;
         if field.number != attr_field {
@@ -78,8 +83,17 @@ fn collect(msg: &[u8], attr_field: u32, entries: &mut Vec<Entry>) -> Result<(), 
         if field.wire_type != LEN {
             return Err(Malformed);
         }
+        bytes += field.end - field.tag_start;
         let kv = field.value;
         let body = slice(msg, kv);
+        if let Some((key, value)) = canonical_kv(body) {
+            entries.push(Entry::Orig {
+                kv,
+                key: (kv.0 + key.0, kv.0 + key.1),
+                value: Some((kv.0 + value.0, kv.0 + value.1)),
+            });
+            continue;
+        }
         let mut key = (kv.0, kv.0);
         let mut value = None;
         let mut values = 0;
@@ -104,129 +118,248 @@ fn collect(msg: &[u8], attr_field: u32, entries: &mut Vec<Entry>) -> Result<(), 
             value: if values == 1 { value } else { None },
         });
     }
-    Ok(())
+    Ok(bytes)
 }
 
-/// Applies `ops` to the attributes of `msg` (`None`: an absent message, edited as an empty
-/// one) and, if anything changed, writes the edited message into `out`.
-pub fn attributes(
-    msg: Option<&[u8]>,
-    attr_field: u32,
-    ops: &[Op],
-    scratch: &mut Scratch,
-    out: &mut Vec<u8>,
-) -> Result<bool, Malformed> {
-    let msg = msg.unwrap_or_default();
-    let Scratch { entries, kv } = scratch;
-    collect(msg, attr_field, entries)?;
-    let arrived = entries.len();
-    let mut changed = false;
-    for (i, op) in ops.iter().enumerate() {
-        match op {
-            Op::Set { value, .. } => {
-                let found = entries.iter().position(|e| key_of(msg, ops, e) == op.key());
-                match found {
-                    None => entries.push(Entry::New { op: i }),
-                    Some(at) => {
-                        let (same, next) = match entries[at] {
-                            Entry::Orig { kv, value: v, .. } => (
-                                v.is_some_and(|v| slice(msg, v) == value.as_slice()),
-                                Entry::Replaced { kv, op: i },
-                            ),
-                            Entry::Replaced { kv, op } => {
-                                (ops[op].value() == value, Entry::Replaced { kv, op: i })
-                            }
-                            Entry::New { op } => (ops[op].value() == value, Entry::New { op: i }),
-                        };
-                        if same {
-                            continue;
-                        }
-                        entries[at] = next;
-                    }
-                }
-                changed = true;
-            }
-            Op::Delete { key } => {
-                let before = entries.len();
-                entries.retain(|e| key_of(msg, ops, e) != key.as_bytes());
-                changed |= entries.len() != before;
-            }
+/// The key and value ranges of a `KeyValue` encoded as every SDK encodes one: the key
+/// (field 1), then one value (field 2), nothing else. `None` for any other shape.
+#[inline]
+fn canonical_kv(body: &[u8]) -> Option<((usize, usize), (usize, usize))> {
+    let len_field = |tag: u8, pos: usize| -> Option<(usize, usize)> {
+        if body.get(pos) != Some(&tag) {
+            return None;
         }
+        let mut at = pos + 1;
+        let len = usize::try_from(read_varint(body, &mut at).ok()?).ok()?;
+        let end = at.checked_add(len)?;
+        (end <= body.len()).then_some((at, end))
+    };
+    let key = len_field(0x0a, 0)?;
+    let value = len_field(0x12, key.1)?;
+    (value.1 == body.len()).then_some((key, value))
+}
+
+/// The attribute edits of one pass as an [`Edit`]: `plan` applies `ops` to a message's
+/// entries (kept in `scratch`) and sizes the result, `write` writes it.
+pub struct Attributes<'a> {
+    /// The repeated `KeyValue` field of the edited messages.
+    pub field: u32,
+    pub ops: &'a [Op],
+    pub scratch: &'a mut Scratch,
+    /// What `ops` do to a message that has none of their keys, when known (see [`tail`]):
+    /// such a message (the common case) is then planned with one scan of its keys.
+    pub absent_keys: Option<Option<&'a [u8]>>,
+}
+
+/// The attribute fields `ops` give a message that has none of their keys (appended to it
+/// as it is), or `None` when they leave such a message unchanged.
+pub fn tail(field: u32, ops: &[Op]) -> Result<Option<Vec<u8>>, Malformed> {
+    let mut scratch = Scratch::default();
+    let mut edit = Attributes {
+        field,
+        ops,
+        scratch: &mut scratch,
+        absent_keys: None,
+    };
+    if edit.plan(Some(&[]))?.is_none() {
+        return Ok(None);
     }
-    if !changed {
-        return Ok(false);
-    }
-    let originals = entries
-        .iter()
-        .take_while(|e| matches!(e, Entry::Orig { .. }))
-        .count();
-    if originals == arrived {
-        // Only additions: the message as it arrived, the new entries after it.
-        out.reserve(msg.len() + 64);
-        out.extend_from_slice(msg);
-        write_entries(msg, attr_field, ops, &entries[originals..], kv, out)?;
-    } else {
-        write(msg, attr_field, ops, entries, kv, out)?;
+    let mut out = Vec::new();
+    edit.write(Some(&[]), &mut out)?;
+    Ok(Some(out))
+}
+
+/// Whether no attribute of `msg` has one of the keys of `ops`; `false` also when an entry is
+/// not in the canonical shape (the general plan handles it).
+fn keys_absent(msg: &[u8], field: u32, ops: &[Op]) -> Result<bool, Malformed> {
+    for f in fields(msg) {
+        let f = f?;
+        if f.number != field {
+            continue;
+        }
+        if f.wire_type != LEN {
+            return Err(Malformed);
+        }
+        let body = slice(msg, f.value);
+        let Some((key, _)) = canonical_kv(body) else {
+            return Ok(false);
+        };
+        let key = slice(body, key);
+        if ops.iter().any(|op| op.key() == key) {
+            return Ok(false);
+        }
     }
     Ok(true)
 }
 
-/// The message with its other fields as they were and the attribute entries at the end
-/// (field order does not change what a message decodes to; entry order is kept).
-fn write(
-    msg: &[u8],
-    attr_field: u32,
-    ops: &[Op],
-    entries: &[Entry],
-    kv: &mut Vec<u8>,
-    out: &mut Vec<u8>,
-) -> Result<(), Malformed> {
-    out.reserve(msg.len() + 64);
-    let mut copied = 0;
-    for field in fields(msg) {
-        let field = field?;
-        if field.number == attr_field {
-            out.extend_from_slice(&msg[copied..field.tag_start]);
-            copied = field.end;
-        }
-    }
-    out.extend_from_slice(&msg[copied..]);
-    write_entries(msg, attr_field, ops, entries, kv, out)
+/// How the planned message is written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Plan {
+    /// The entries that arrived are all still there, unchanged and first: the message as it
+    /// arrived followed by the entries from this index on.
+    append_from: Option<usize>,
+    /// Bytes the arrived attribute fields take.
+    arrived_bytes: usize,
+    /// The message has none of the ops' keys: it is followed by the precomputed tail.
+    tail: bool,
 }
 
-fn write_entries(
+impl Edit for Attributes<'_> {
+    fn plan(&mut self, msg: Option<&[u8]>) -> Result<Option<usize>, Malformed> {
+        let msg = msg.unwrap_or_default();
+        let ops = self.ops;
+        let Scratch { entries, plan, .. } = &mut *self.scratch;
+        plan.tail = false;
+        if let Some(tail) = self.absent_keys
+            && keys_absent(msg, self.field, ops)?
+        {
+            plan.tail = true;
+            return Ok(tail.map(|t| msg.len() + t.len()));
+        }
+        plan.arrived_bytes = collect(msg, self.field, entries)?;
+        let arrived = entries.len();
+        let mut changed = false;
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                Op::Set { value, .. } => {
+                    let found = entries.iter().position(|e| key_of(msg, ops, e) == op.key());
+                    match found {
+                        None => entries.push(Entry::New { op: i }),
+                        Some(at) => {
+                            let (same, next) = match entries[at] {
+                                Entry::Orig { kv, value: v, .. } => (
+                                    v.is_some_and(|v| slice(msg, v) == value.as_slice()),
+                                    Entry::Replaced { kv, op: i },
+                                ),
+                                Entry::Replaced { kv, op } => {
+                                    (ops[op].value() == value, Entry::Replaced { kv, op: i })
+                                }
+                                Entry::New { op } => {
+                                    (ops[op].value() == value, Entry::New { op: i })
+                                }
+                            };
+                            if same {
+                                continue;
+                            }
+                            entries[at] = next;
+                        }
+                    }
+                    changed = true;
+                }
+                Op::Delete { key } => {
+                    let before = entries.len();
+                    entries.retain(|e| key_of(msg, ops, e) != key.as_bytes());
+                    changed |= entries.len() != before;
+                }
+            }
+        }
+        if !changed {
+            return Ok(None);
+        }
+        let originals = entries
+            .iter()
+            .take_while(|e| matches!(e, Entry::Orig { .. }))
+            .count();
+        let (base, from) = if originals == arrived {
+            (msg.len(), originals)
+        } else {
+            (msg.len() - plan.arrived_bytes, 0)
+        };
+        plan.append_from = (originals == arrived).then_some(originals);
+        let mut len = base;
+        for e in &entries[from..] {
+            len += len_field_size(self.field, kv_len(msg, ops, e)?);
+        }
+        Ok(Some(len))
+    }
+
+    fn write(&mut self, msg: Option<&[u8]>, out: &mut Vec<u8>) -> Result<(), Malformed> {
+        let msg = msg.unwrap_or_default();
+        let Scratch { entries, kv, plan } = &mut *self.scratch;
+        if plan.tail {
+            out.extend_from_slice(msg);
+            out.extend_from_slice(self.absent_keys.flatten().unwrap_or_default());
+            return Ok(());
+        }
+        let from = match plan.append_from {
+            Some(from) => {
+                out.extend_from_slice(msg);
+                from
+            }
+            None => {
+                // The other fields as they were, the attribute entries after them (field
+                // order does not change what a message decodes to; entry order is kept).
+                let mut copied = 0;
+                for field in fields(msg) {
+                    let field = field?;
+                    if field.number == self.field {
+                        out.extend_from_slice(&msg[copied..field.tag_start]);
+                        copied = field.end;
+                    }
+                }
+                out.extend_from_slice(&msg[copied..]);
+                0
+            }
+        };
+        for e in &entries[from..] {
+            write_entry(msg, self.field, self.ops, e, kv, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// The length of an entry's `KeyValue` as [`write_entry`] writes it.
+fn kv_len(msg: &[u8], ops: &[Op], e: &Entry) -> Result<usize, Malformed> {
+    Ok(match *e {
+        Entry::Orig { kv, .. } => kv.1 - kv.0,
+        Entry::Replaced { kv, op } => {
+            let body = slice(msg, kv);
+            let mut values = 0;
+            for f in fields(body) {
+                let f = f?;
+                if f.number == 2 {
+                    values += f.end - f.tag_start;
+                }
+            }
+            body.len() - values + len_field_size(2, ops[op].value().len())
+        }
+        Entry::New { op } => {
+            len_field_size(1, ops[op].key().len()) + len_field_size(2, ops[op].value().len())
+        }
+    })
+}
+
+fn write_entry(
     msg: &[u8],
-    attr_field: u32,
+    field: u32,
     ops: &[Op],
-    entries: &[Entry],
+    e: &Entry,
     kv: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) -> Result<(), Malformed> {
-    for e in entries {
-        match *e {
-            Entry::Orig { kv: range, .. } => write_len_field(out, attr_field, slice(msg, range)),
-            Entry::Replaced { kv: range, op } => {
-                // The entry's other fields as they were, then the new value.
-                let body = slice(msg, range);
-                kv.clear();
-                let mut copied = 0;
-                for f in fields(body) {
-                    let f = f?;
-                    if f.number == 2 {
-                        kv.extend_from_slice(&body[copied..f.tag_start]);
-                        copied = f.end;
-                    }
+    match *e {
+        Entry::Orig { kv: range, .. } => write_len_field(out, field, slice(msg, range)),
+        Entry::Replaced { kv: range, op } => {
+            // The entry's other fields as they were, then the new value.
+            let body = slice(msg, range);
+            kv.clear();
+            let mut copied = 0;
+            for f in fields(body) {
+                let f = f?;
+                if f.number == 2 {
+                    kv.extend_from_slice(&body[copied..f.tag_start]);
+                    copied = f.end;
                 }
-                kv.extend_from_slice(&body[copied..]);
-                write_len_field(kv, 2, ops[op].value());
-                write_len_field(out, attr_field, kv);
             }
-            Entry::New { op } => {
-                kv.clear();
-                write_len_field(kv, 1, ops[op].key());
-                write_len_field(kv, 2, ops[op].value());
-                write_len_field(out, attr_field, kv);
-            }
+            kv.extend_from_slice(&body[copied..]);
+            write_len_field(kv, 2, ops[op].value());
+            write_len_field(out, field, kv);
+        }
+        Entry::New { op } => {
+            kv.clear();
+            write_len_field(kv, 1, ops[op].key());
+            write_len_field(kv, 2, ops[op].value());
+            write_len_field(out, field, kv);
         }
     }
     Ok(())

@@ -34,6 +34,8 @@ struct Pass {
     /// The repeated `KeyValue` field of the edited message.
     attributes: u32,
     ops: Vec<Op>,
+    /// What `ops` append to a message without any of their keys (see [`edit::tail`]).
+    tail: Option<Vec<u8>>,
 }
 
 /// The passes of one signal's statements.
@@ -123,9 +125,13 @@ fn plan(groups: &[Group], signal: Signal) -> Option<Plan> {
                     last,
                     attributes,
                     ops: vec![op],
+                    tail: None,
                 }),
             }
         }
+    }
+    for pass in &mut passes {
+        pass.tail = edit::tail(pass.attributes, &pass.ops).ok()?;
     }
     Some(Plan { passes })
 }
@@ -184,12 +190,15 @@ pub fn run(
     let mut current: Option<Vec<u8>> = None;
     for pass in &plan.passes {
         let Buffers { levels, scratch } = &mut *buffers;
-        levels.resize_with(pass.path.len() + 1, Vec::new);
+        levels.resize_with(pass.path.len(), Vec::new);
         let input = current.as_deref().unwrap_or(request);
-        let mut leaf = |msg: Option<&[u8]>, out: &mut Vec<u8>| {
-            edit::attributes(msg, pass.attributes, &pass.ops, scratch, out)
+        let mut edit = edit::Attributes {
+            field: pass.attributes,
+            ops: &pass.ops,
+            scratch,
+            absent_keys: Some(pass.tail.as_deref()),
         };
-        if rewrite(input, pass.path, pass.last, levels, &mut leaf)? {
+        if rewrite(input, pass.path, pass.last, levels, &mut edit)? {
             current = Some(std::mem::take(&mut levels[0]));
         }
     }
