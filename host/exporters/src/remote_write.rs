@@ -225,7 +225,14 @@ impl Consumer for RemoteWriteExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let payload = &batch.payload;
         let (signal, items) = (payload.signal(), payload.item_count());
-        let Payload::Metrics(request) = payload else {
+        let decoded = match payload.decoded() {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                let error = SendError::permanent("decoding", e.to_string(), true);
+                return Err(self.delivery.fail_now(signal, items, &error));
+            }
+        };
+        let Payload::Metrics(request) = &*decoded else {
             let error = SendError::permanent(
                 "configuration",
                 format!(

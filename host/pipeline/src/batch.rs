@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use sluice_config::BatchSettings;
 
-use crate::split::{merge, split_off_front};
+use crate::encoded::join;
+use crate::split::split_off_front;
 use crate::{AuthInfo, Batch, ConsumeError, Consumer, Payload, RequestContext, Signal};
 
 /// Distinct senders buffered at once; beyond it, requests pass through unbatched.
@@ -28,7 +29,9 @@ struct Key {
 }
 
 struct Pending {
-    payload: Payload,
+    signal: Signal,
+    /// The requests taken, in order; joined into one when sent, outside the lock.
+    parts: Vec<Payload>,
     items: usize,
     context: RequestContext,
     since: Instant,
@@ -53,14 +56,19 @@ impl BatchProcessor {
         processor
     }
 
-    /// Send `payload` downstream in parts of at most `send_batch_max_size` items.
+    /// Join `parts` and send the request downstream in parts of at most `send_batch_max_size`
+    /// items. Joining decodes nothing; cutting a request does, so bytes are decoded only when a
+    /// request is above the maximum.
     async fn send(
         &self,
-        mut payload: Payload,
+        signal: Signal,
+        parts: Vec<Payload>,
         context: RequestContext,
     ) -> Result<(), ConsumeError> {
+        let mut payload = join(signal, parts);
         let max = self.settings.send_batch_max_size;
-        if max > 0 {
+        if max > 0 && payload.item_count() > max {
+            payload = decoded_to_cut(payload);
             while payload.item_count() > max {
                 let head = split_off_front(&mut payload, max);
                 self.next.consume(Batch::new(head, context.clone())).await?;
@@ -85,7 +93,7 @@ impl BatchProcessor {
 
     async fn flush(&self, all: bool) {
         for p in self.take_due(all) {
-            if let Err(e) = self.send(p.payload, p.context).await {
+            if let Err(e) = self.send(p.signal, p.parts, p.context).await {
                 // Downstream stages count and log their own losses; this is the batch's view.
                 tracing::warn!(items = p.items, error = %e, "batch could not be delivered");
             }
@@ -122,37 +130,36 @@ impl Consumer for BatchProcessor {
         let to_send = {
             let mut pending = self.pending.lock();
             if !pending.contains_key(&key) && pending.len() >= MAX_PENDING_KEYS {
-                Some((batch.payload, batch.context))
-            } else if let Some(p) = pending.get_mut(&key) {
-                match merge(&mut p.payload, batch.payload) {
-                    Ok(()) => {
-                        p.items += items;
-                        None
-                    }
-                    // Cannot happen (the key holds the signal): send it alone rather than lose it.
-                    Err(payload) => Some((payload, batch.context)),
-                }
+                Some((vec![batch.payload], batch.context))
             } else {
-                pending.insert(
-                    key.clone(),
-                    Pending {
-                        payload: batch.payload,
-                        items,
-                        context: batch.context,
-                        since: Instant::now(),
-                    },
-                );
-                None
-            }
-            .or_else(|| match pending.get(&key) {
-                Some(p) if p.items >= self.settings.send_batch_size => {
-                    pending.remove(&key).map(|p| (p.payload, p.context))
+                match pending.get_mut(&key) {
+                    Some(p) => {
+                        p.parts.push(batch.payload);
+                        p.items += items;
+                    }
+                    None => {
+                        pending.insert(
+                            key.clone(),
+                            Pending {
+                                signal: key.signal,
+                                parts: vec![batch.payload],
+                                items,
+                                context: batch.context,
+                                since: Instant::now(),
+                            },
+                        );
+                    }
                 }
-                _ => None,
-            })
+                match pending.get(&key) {
+                    Some(p) if p.items >= self.settings.send_batch_size => {
+                        pending.remove(&key).map(|p| (p.parts, p.context))
+                    }
+                    _ => None,
+                }
+            }
         };
         match to_send {
-            Some((payload, context)) => self.send(payload, context).await,
+            Some((parts, context)) => self.send(key.signal, parts, context).await,
             None => Ok(()),
         }
     }
@@ -160,5 +167,27 @@ impl Consumer for BatchProcessor {
     async fn shutdown(&self) {
         self.flush(true).await;
         self.next.shutdown().await;
+    }
+}
+
+/// `payload` decoded, to be cut. Bytes that do not decode are kept whole (the stage that needs
+/// them decoded reports them); a warning says the maximum could not be applied.
+fn decoded_to_cut(payload: Payload) -> Payload {
+    let Payload::Encoded(e) = payload else {
+        return payload;
+    };
+    if e.known_decoded().is_some() {
+        return e.without_bytes();
+    }
+    match e.decode() {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            tracing::warn!(
+                items = e.items(),
+                %error,
+                "batch above send_batch_max_size sent whole: its bytes do not decode"
+            );
+            Payload::Encoded(e)
+        }
     }
 }

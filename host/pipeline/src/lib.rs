@@ -11,6 +11,7 @@
 
 mod batch;
 mod context;
+mod encoded;
 mod fanout;
 mod memory_limiter;
 pub mod metrics;
@@ -19,14 +20,16 @@ pub mod queue;
 pub mod rpc_status;
 mod split;
 pub mod tail_sampling;
+pub mod wire;
 
 use std::time::Duration;
 
 pub use batch::BatchProcessor;
 pub use context::{AuthInfo, RequestContext, Transport};
+pub use encoded::{DecodeError, Encoded, FramingError};
 pub use fanout::Fanout;
 pub use memory_limiter::{MemoryLimiter, MemoryProbe, ProcessRss};
-pub use payload::{Batch, Payload, data_point_count};
+pub use payload::{Batch, Form, Payload, data_point_count};
 pub use queue::{QueueError, QueueOptions, SendingQueue};
 pub use sluice_config::Signal;
 pub use tail_sampling::{TailSampler, TailSamplerOptions};

@@ -19,12 +19,17 @@ pub(crate) fn merge(into: &mut Payload, other: Payload) -> Result<(), Payload> {
 
 /// Move the first `max` items of `payload` into a new payload. Spans and log records are split
 /// exactly; metrics are split between metrics (the data points of one metric stay together, so
-/// a part may exceed `max` by the points of its last metric).
+/// a part may exceed `max` by the points of its last metric). Bytes are not cut: callers
+/// decode first, and an `Encoded` payload moves whole.
 pub(crate) fn split_off_front(payload: &mut Payload, max: usize) -> Payload {
     match payload {
         Payload::Traces(req) => Payload::Traces(split_traces(req, max)),
         Payload::Metrics(req) => Payload::Metrics(split_metrics(req, max)),
         Payload::Logs(req) => Payload::Logs(split_logs(req, max)),
+        Payload::Encoded(e) => {
+            let empty = Payload::empty(e.signal());
+            std::mem::replace(payload, empty)
+        }
     }
 }
 

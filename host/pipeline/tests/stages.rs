@@ -10,8 +10,8 @@ use parking_lot::Mutex;
 use sluice_config::{BatchSettings, MemoryLimiterSettings};
 use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{
-    AuthInfo, Batch, BatchProcessor, ConsumeError, Consumer, Fanout, MemoryLimiter, MemoryProbe,
-    Payload, RequestContext,
+    AuthInfo, Batch, BatchProcessor, ConsumeError, Consumer, Encoded, Fanout, MemoryLimiter,
+    MemoryProbe, Payload, RequestContext, Signal,
 };
 
 #[derive(Default)]
@@ -89,6 +89,47 @@ async fn batch_sends_when_full_and_splits_above_max() {
     assert_eq!(out.items(), vec![12]);
     batcher.consume(batch(40, "a")).await.unwrap();
     assert_eq!(out.items(), vec![12, 15, 15, 10]);
+}
+
+#[tokio::test]
+async fn batch_joins_bytes_by_concatenation_and_decodes_only_to_cut() {
+    let bytes = |n: usize| {
+        Encoded::from_guest(Signal::Traces, spans(n).to_wire(), "wasm/t".into()).unwrap()
+    };
+    let with_payload = |payload: Payload| Batch::new(payload, batch(0, "a").context);
+    let out = Arc::new(Recorder::default());
+    let batcher = BatchProcessor::new(&settings(6, 0, 60_000), out.clone());
+    batcher.consume(with_payload(bytes(2))).await.unwrap();
+    batcher.consume(with_payload(spans(1))).await.unwrap();
+    batcher.consume(with_payload(bytes(3))).await.unwrap();
+    {
+        let sent = out.batches.lock();
+        assert_eq!(sent.len(), 1);
+        let joined = &sent[0].payload;
+        let Payload::Encoded(e) = joined else {
+            panic!("bytes were decoded: {joined:?}")
+        };
+        assert!(e.known_decoded().is_none());
+        let mut expected = spans(2).to_wire().to_vec();
+        expected.extend_from_slice(&spans(1).to_wire());
+        expected.extend_from_slice(&spans(3).to_wire());
+        assert_eq!(e.bytes().as_ref(), expected.as_slice());
+        assert_eq!(joined.item_count(), 6);
+        assert_eq!(joined.clone().into_decoded().unwrap().item_count(), 6);
+    }
+
+    // Above send_batch_max_size: decoded and cut.
+    let out = Arc::new(Recorder::default());
+    let batcher = BatchProcessor::new(&settings(6, 4, 60_000), out.clone());
+    batcher.consume(with_payload(bytes(3))).await.unwrap();
+    batcher.consume(with_payload(bytes(3))).await.unwrap();
+    assert_eq!(out.items(), vec![4, 2]);
+    assert!(
+        out.batches
+            .lock()
+            .iter()
+            .all(|b| b.payload.wire().is_none())
+    );
 }
 
 #[tokio::test]

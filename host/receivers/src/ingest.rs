@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::HeaderMap;
 use sluice_pipeline::metrics::ReceiverMetrics;
-use sluice_pipeline::{Batch, ConsumeError, Payload, RequestContext, Signal, Transport};
+use sluice_pipeline::{Batch, ConsumeError, Encoded, Payload, RequestContext, Signal, Transport};
 
 use crate::SignalConsumers;
 use crate::auth::Identity;
@@ -34,6 +35,17 @@ pub(crate) struct Received<'a> {
     pub headers: &'a HeaderMap,
     /// Bytes as received (compressed, with gRPC framing), for `bytes_per_second`.
     pub wire_bytes: usize,
+    /// The request message (decompressed, unframed) when it is protobuf: the payload is its
+    /// decoding. A request delivered whole travels on with these bytes.
+    pub protobuf: Option<Bytes>,
+}
+
+/// `payload` with the bytes it was decoded from, if any.
+fn with_bytes(payload: Payload, protobuf: Option<Bytes>) -> Payload {
+    match protobuf {
+        Some(bytes) => Encoded::with_decoded(bytes, payload),
+        None => payload,
+    }
 }
 
 /// Everything a protocol handler needs to deliver payloads. Shared by all requests.
@@ -105,6 +117,7 @@ impl Ingest {
             if payload.item_count() == 0 {
                 return Ok(());
             }
+            let payload = with_bytes(payload, received.protobuf);
             return self.consume(consumer, payload, context, None).await;
         };
         let items = payload.item_count();
@@ -125,7 +138,14 @@ impl Ingest {
                 return Err(DeliverError::Tenancy(refusal));
             }
         };
-        let mut parts = admitted.parts.into_iter();
+        let mut parts = admitted.parts;
+        if admitted.whole
+            && let [(_, payload)] = parts.as_mut_slice()
+        {
+            let decoded = std::mem::replace(payload, Payload::empty(signal));
+            *payload = with_bytes(decoded, received.protobuf);
+        }
+        let mut parts = parts.into_iter();
         while let Some((tenant, payload)) = parts.next() {
             let mut context = context.clone();
             context.tenant = Some(tenant.clone());

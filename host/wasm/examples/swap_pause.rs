@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
 use sluice_wasm::{
-    ComponentSource, Limits, Module, OnError, ProcessorSpec, Runtime, WasmProcessor,
+    ComponentSource, Limits, Module, OnError, OutputCheck, ProcessorSpec, Runtime, WasmProcessor,
 };
 
 const SENDERS: usize = 4;
@@ -34,7 +34,10 @@ struct Counter {
 #[async_trait::async_trait]
 impl Consumer for Counter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        if let Payload::Traces(r) = &batch.payload {
+        let decoded = batch.payload.decoded();
+        if let Ok(decoded) = &decoded
+            && let Payload::Traces(r) = &**decoded
+        {
             let spans = r.resource_spans.iter().flat_map(|rs| &rs.scope_spans);
             let spans: Vec<&Span> = spans.flat_map(|ss| &ss.spans).collect();
             let ok2 = spans.first().is_some_and(|s| {
@@ -67,6 +70,7 @@ fn spec(fixture_name: &str) -> ProcessorSpec {
         limits: Limits::default(),
         on_error: OnError::Pass,
         tenant: None,
+        output_check: OutputCheck::Decode,
     }
 }
 

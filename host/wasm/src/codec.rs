@@ -1,20 +1,11 @@
-//! OTLP payloads as bytes, and the WIT types of signals and request contexts.
+//! Emitted OTLP bytes as payloads, and the WIT types of signals and request contexts.
 
 use prost::Message;
 use sluice_pipeline::{Payload, RequestContext, Signal};
 
 use crate::bindings;
 
-/// The protobuf encoding of a payload (the request message of its signal).
-pub(crate) fn encode(payload: &Payload) -> Vec<u8> {
-    match payload {
-        Payload::Traces(r) => r.encode_to_vec(),
-        Payload::Metrics(r) => r.encode_to_vec(),
-        Payload::Logs(r) => r.encode_to_vec(),
-    }
-}
-
-/// Decodes `bytes` as the request message of `signal`.
+/// Decodes `bytes` as the request message of `signal` (what a guest emits).
 pub(crate) fn decode(signal: Signal, bytes: &[u8]) -> Result<Payload, prost::DecodeError> {
     Ok(match signal {
         Signal::Traces => Payload::Traces(Message::decode(bytes)?),
@@ -87,7 +78,7 @@ mod tests {
     #[test]
     fn empty_requests_encode_to_nothing_and_decode_back() {
         for signal in Signal::ALL {
-            let bytes = encode(&Payload::empty(signal));
+            let bytes = Payload::empty(signal).to_wire();
             assert!(bytes.is_empty());
             assert_eq!(decode(signal, &bytes).ok(), Some(Payload::empty(signal)));
             assert_eq!(signal_from_wit(signal_to_wit(signal)), signal);

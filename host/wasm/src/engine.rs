@@ -68,6 +68,10 @@ impl Runtime {
         wasm.wasm_component_model(true)
             .epoch_interruption(true)
             .max_wasm_stack(config.max_wasm_stack);
+        if std::env::var_os("SLUICE_WASM_PERFMAP").is_some() {
+            // `perf` names guest functions (/tmp/perf-PID.map), for profiling processors.
+            wasm.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = wasmtime::Engine::new(&wasm).map_err(engine_error)?;
 
         let mut linker = Linker::new(&engine);

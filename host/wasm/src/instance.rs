@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_pipeline::{Payload, Signal};
+use bytes::Bytes;
+use sluice_pipeline::{Encoded, Payload, Signal};
 use wasmtime::Store;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -15,6 +16,7 @@ use crate::engine::deadline_ticks;
 use crate::errors::{CallError, ConfigProblem, ErrorKind, first_line};
 use crate::host::{GuestLog, HostState};
 use crate::limits::{Limits, MemoryLimiter};
+use crate::module::OutputCheck;
 use crate::wasi;
 
 /// What the store of one instance holds.
@@ -45,6 +47,7 @@ pub(crate) struct Blueprint {
     pub(crate) config_json: String,
     pub(crate) limits: Limits,
     pub(crate) log: Arc<GuestLog>,
+    pub(crate) output_check: OutputCheck,
 }
 
 /// Why a new instance could not be created.
@@ -170,8 +173,10 @@ impl Instance {
     }
 
     /// Calls `process` with a fresh deadline. `routable[i]`: signal `i` may be emitted.
+    /// `replaced` bytes are checked as `blueprint.output_check` says and carry its name.
     pub(crate) fn process(
         &mut self,
+        blueprint: &Blueprint,
         timeout: Duration,
         signal: Signal,
         context: &bindings::RequestContext,
@@ -209,18 +214,11 @@ impl Instance {
             }
             Ok(Ok(Outcome::Unchanged)) => Processed::Unchanged,
             Ok(Ok(Outcome::Dropped)) => Processed::Dropped,
-            Ok(Ok(Outcome::Replaced(bytes))) => match codec::decode(signal, &bytes) {
+            Ok(Ok(Outcome::Replaced(bytes))) => match checked(blueprint, signal, bytes) {
                 Ok(payload) => Processed::Replaced(payload),
-                Err(e) => {
+                Err(message) => {
                     return Call::trapped(
-                        CallError::new(
-                            ErrorKind::MalformedOutput,
-                            format!(
-                                "replaced bytes ({} B) are not an OTLP {} request: {e}",
-                                bytes.len(),
-                                signal.as_str()
-                            ),
-                        ),
+                        CallError::new(ErrorKind::MalformedOutput, message),
                         elapsed,
                     );
                 }
@@ -263,4 +261,25 @@ impl Instance {
             },
         }
     }
+}
+
+/// A guest's `replaced` bytes as a payload, checked as the processor's [`OutputCheck`] says.
+fn checked(blueprint: &Blueprint, signal: Signal, bytes: Vec<u8>) -> Result<Payload, String> {
+    let len = bytes.len();
+    let framed = Encoded::from_guest(signal, Bytes::from(bytes), blueprint.name.clone());
+    let problem = match (framed, blueprint.output_check) {
+        (Ok(payload), OutputCheck::Framing) => return Ok(payload),
+        // Decoded once here, kept with the bytes: a later stage that reads the batch does not
+        // decode it again.
+        (Ok(Payload::Encoded(encoded)), OutputCheck::Decode) => match encoded.with_decoded_form() {
+            Ok(encoded) => return Ok(Payload::Encoded(encoded)),
+            Err(e) => e.source.to_string(),
+        },
+        (Ok(payload), OutputCheck::Decode) => return Ok(payload),
+        (Err(e), _) => e.problem.to_string(),
+    };
+    Err(format!(
+        "replaced bytes ({len} B) are not an OTLP {} request: {problem}",
+        signal.as_str()
+    ))
 }

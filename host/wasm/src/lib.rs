@@ -13,6 +13,7 @@
 //!     limits: Limits::default(),
 //!     on_error: OnError::Pass,
 //!     tenant: None,
+//!     output_check: OutputCheck::Decode,
 //! };
 //! let (module, warnings) = runtime.load(&spec)?; // compile, init, smoke batches
 //! let metrics = sluice_pipeline::metrics::Metrics::new();
@@ -46,6 +47,6 @@ mod wasi;
 pub use engine::{Runtime, RuntimeConfig};
 pub use errors::{ConfigProblem, WasmError};
 pub use limits::Limits;
-pub use module::{ComponentSource, Module, OnError, ProcessorSpec};
+pub use module::{ComponentSource, Module, OnError, OutputCheck, ProcessorSpec};
 pub use processor::WasmProcessor;
 pub use routes::EmitRoutes;

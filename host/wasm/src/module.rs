@@ -48,6 +48,21 @@ pub struct ProcessorSpec {
     /// The tenant this version serves alone (a `tenant_processors` chain), shown with the
     /// processor in logs, errors and metrics (`tenant` label); `None` for a shared processor.
     pub tenant: Option<String>,
+    /// How much of a `replaced` batch is checked before it goes on.
+    pub output_check: OutputCheck,
+}
+
+/// How much of the bytes a guest returns as `replaced` the host checks on the hot path.
+/// Whatever fails the check is `malformed_output`: the batch follows `on_error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputCheck {
+    /// Decode the whole request (kept with the bytes for later stages): any component.
+    #[default]
+    Decode,
+    /// Walk the protobuf framing down to the items and count them, without decoding: for
+    /// Sluice's built-in guests, whose output the project's tests check against the decoded
+    /// path. A stage that decodes later would still refuse bad contents, as invalid data.
+    Framing,
 }
 
 impl ProcessorSpec {
@@ -155,6 +170,7 @@ impl Runtime {
             compiled,
             config_json: spec.config_json.clone(),
             limits: spec.limits.clone(),
+            output_check: spec.output_check,
         };
 
         let (mut instance, ready) = Instance::start(&blueprint, 0).map_err(|e| match e {
@@ -174,14 +190,27 @@ impl Runtime {
         let environment = self.inner.environment.clone();
         let context = codec::context_to_wit(&Default::default(), environment.as_deref());
         for signal in Signal::ALL {
-            let call = instance.process(spec.limits.timeout, signal, &context, &[], [false; 3]);
+            let call = instance.process(
+                &blueprint,
+                spec.limits.timeout,
+                signal,
+                &context,
+                &[],
+                [false; 3],
+            );
             let smoke_error = |message: String| WasmError::Smoke {
                 processor: processor.clone(),
                 signal: signal.as_str(),
                 message,
             };
             match call.result {
-                Ok(Processed::Replaced(_) | Processed::Unchanged | Processed::Dropped) => {}
+                // Off the hot path, replaced bytes are decoded in full.
+                Ok(Processed::Replaced(payload)) => {
+                    if let Err(e) = payload.into_decoded() {
+                        return Err(smoke_error(e.to_string()));
+                    }
+                }
+                Ok(Processed::Unchanged | Processed::Dropped) => {}
                 Err(e) => return Err(smoke_error(e.to_string())),
             }
         }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use sluice_pipeline::metrics::{Metrics, WasmProcessorMetrics};
-use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Form, Payload, RequestContext};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
@@ -20,12 +20,13 @@ use crate::module::{Module, ModuleInner, OnError};
 use crate::pool::{Health, Pool};
 use crate::routes::{EmitRoutes, deliver};
 
-/// A processor stage running a [`Module`]: encodes each batch to OTLP bytes, calls the guest's
-/// `process` on a pooled instance in a blocking thread with a fresh deadline, and forwards
-/// the result to `next` (`replaced`: the decoded new batch; `unchanged`: the original;
-/// `dropped`: nothing). A failed call never takes the host down: the batch follows the
-/// module's [`OnError`], the error is counted by kind and logged, a trapped instance is
-/// discarded and created again, and repeated failures back off.
+/// A processor stage running a [`Module`]: hands each batch to the guest's `process` as OTLP
+/// bytes (the bytes it travels as, else its encoding) on a pooled instance in a blocking thread
+/// with a fresh deadline, and forwards the result to `next` (`replaced`: the new bytes, as an
+/// [`Encoded`](sluice_pipeline::Encoded) payload whose framing was checked, not decoded;
+/// `unchanged`: the original; `dropped`: nothing). A failed call never takes the host down:
+/// the batch follows the module's [`OnError`], the error is counted by kind and logged, a
+/// trapped instance is discarded and created again, and repeated failures back off.
 ///
 /// [`swap`](WasmProcessor::swap) replaces the module atomically: every batch is processed by
 /// exactly one version; calls in flight finish on the old one.
@@ -174,6 +175,10 @@ impl Consumer for WasmProcessor {
         let shared = &self.shared;
         let version = shared.current.load_full();
         let Batch { payload, context } = batch;
+        // The guest needs only the bytes (and `on_error: pass` or `unchanged` forward them):
+        // drop a decoded form the receiver kept here, on the thread that decoded it, rather
+        // than in the worker thread after the call (a cross-thread free of every span).
+        let payload = payload.slim(Form::Wire);
         if shared.health.backing_off() {
             shared.metrics.error(ErrorKind::Backoff.label());
             let forward = shared.on_error(&version.module.inner, payload);
@@ -255,9 +260,11 @@ impl Shared {
                 return done;
             }
         };
-        let bytes = codec::encode(&payload);
+        // The bytes the payload travels as (a cheap clone), or its encoding.
+        let bytes = payload.to_wire();
         let routable = self.routes.routable(Some(signal));
         let call = instance.process(
+            &module.blueprint,
             module.blueprint.limits.timeout,
             signal,
             context,

@@ -231,10 +231,10 @@ fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
 /// `Content-Encoding` value, if any.
 pub(crate) fn compress(
     compression: Compression,
-    body: Vec<u8>,
+    body: Bytes,
 ) -> std::io::Result<(Bytes, Option<HeaderValue>)> {
     match compression {
-        Compression::None => Ok((Bytes::from(body), None)),
+        Compression::None => Ok((body, None)),
         Compression::Gzip => {
             let mut encoder = flate2::write::GzEncoder::new(
                 Vec::with_capacity(body.len() / 4 + 64),
@@ -294,17 +294,17 @@ mod tests {
     fn compression_round_trips() {
         use std::io::Read as _;
         let body = b"hello hello hello".to_vec();
-        let (gz, enc) = compress(Compression::Gzip, body.clone()).unwrap();
+        let (gz, enc) = compress(Compression::Gzip, body.clone().into()).unwrap();
         assert_eq!(enc.unwrap(), "gzip");
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&gz[..])
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, body);
-        let (zs, enc) = compress(Compression::Zstd, body.clone()).unwrap();
+        let (zs, enc) = compress(Compression::Zstd, body.clone().into()).unwrap();
         assert_eq!(enc.unwrap(), "zstd");
         assert_eq!(zstd::decode_all(&zs[..]).unwrap(), body);
-        let (plain, enc) = compress(Compression::None, body.clone()).unwrap();
+        let (plain, enc) = compress(Compression::None, body.clone().into()).unwrap();
         assert!(enc.is_none());
         assert_eq!(plain, body);
     }

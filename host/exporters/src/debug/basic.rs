@@ -5,7 +5,7 @@ use std::fmt;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use sluice_pipeline::Payload;
+use sluice_pipeline::{DecodeError, Payload};
 
 /// The counts the Collector logs for every batch, whatever the verbosity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,12 +26,14 @@ pub enum Summary {
 }
 
 impl Summary {
-    pub fn of(payload: &Payload) -> Summary {
-        match payload {
+    /// The summary of a request; an `Encoded` one is decoded (the error when it does not).
+    pub fn of(payload: &Payload) -> Result<Summary, DecodeError> {
+        Ok(match payload {
             Payload::Traces(r) => traces(r),
             Payload::Metrics(r) => metrics(r),
             Payload::Logs(r) => logs(r),
-        }
+            Payload::Encoded(_) => Summary::of(&*payload.decoded()?)?,
+        })
     }
 }
 

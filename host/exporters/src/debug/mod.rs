@@ -64,6 +64,10 @@ fn body(payload: &Payload, verbosity: Verbosity) -> String {
         (Payload::Traces(r), Verbosity::Detailed) => detailed::traces(r),
         (Payload::Metrics(r), Verbosity::Detailed) => detailed_metrics::metrics(r),
         (Payload::Logs(r), Verbosity::Detailed) => detailed::logs(r),
+        (Payload::Encoded(_), _) => match payload.decoded() {
+            Ok(decoded) => body(&decoded, verbosity),
+            Err(e) => e.to_string(),
+        },
     }
 }
 
@@ -126,8 +130,26 @@ impl DebugExporter {
 #[async_trait::async_trait]
 impl Consumer for DebugExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        let payload = &batch.payload;
-        self.log_summary(Summary::of(payload));
+        let (signal, items) = (batch.payload.signal(), batch.payload.item_count());
+        let payload = match batch.payload.decoded() {
+            Ok(payload) => payload,
+            Err(error) => {
+                self.metrics.failed(signal, items);
+                tracing::error!(
+                    exporter = self.id.as_str(),
+                    %signal,
+                    items,
+                    %error,
+                    "cannot show the data; it is dropped"
+                );
+                return Err(error.into());
+            }
+        };
+        let payload = &*payload;
+        // Decoded above: nothing can fail here.
+        if let Ok(summary) = Summary::of(payload) {
+            self.log_summary(summary);
+        }
         let text = body(payload, self.verbosity);
         if !text.is_empty() {
             tracing::info!(

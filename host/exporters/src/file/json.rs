@@ -2,22 +2,29 @@
 
 use prost::Message as _;
 use sluice_config::FileFormat;
-use sluice_pipeline::Payload;
+use sluice_pipeline::{DecodeError, Payload};
 
 /// The OTLP/JSON encoding of one export request (`{"resourceSpans":[...]}`), on one line: ids as
 /// lowercase hex, field names in lowerCamelCase, enums as integers, 64-bit integers as strings,
 /// as the OTLP specification's JSON Protobuf Encoding.
+/// An `Encoded` payload is decoded first (a decoding error comes back as a `serde_json` error).
 pub fn to_otlp_json(payload: &Payload) -> Result<String, serde_json::Error> {
     match payload {
         Payload::Traces(r) => serde_json::to_string(r),
         Payload::Metrics(r) => serde_json::to_string(r),
         Payload::Logs(r) => serde_json::to_string(r),
+        Payload::Encoded(_) => match payload.decoded() {
+            Ok(decoded) => to_otlp_json(&decoded),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        },
     }
 }
 
 /// Why a request could not be encoded.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum EncodeError {
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
     #[error("cannot encode the request as OTLP/JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("cannot encode the request as protobuf: {0}")]
@@ -31,7 +38,7 @@ pub(super) enum EncodeError {
 pub(super) fn record(payload: &Payload, format: FileFormat) -> Result<Vec<u8>, EncodeError> {
     match format {
         FileFormat::Json => {
-            let mut line = to_otlp_json(payload)?.into_bytes();
+            let mut line = to_otlp_json(&*payload.decoded()?)?.into_bytes();
             line.push(b'\n');
             Ok(line)
         }
@@ -44,6 +51,8 @@ pub(super) fn record(payload: &Payload, format: FileFormat) -> Result<Vec<u8>, E
                 Payload::Traces(r) => r.encode(&mut out)?,
                 Payload::Metrics(r) => r.encode(&mut out)?,
                 Payload::Logs(r) => r.encode(&mut out)?,
+                // The bytes as they travel, not decoded: a `proto` file holds them as received.
+                Payload::Encoded(e) => out.extend_from_slice(e.bytes()),
             }
             Ok(out)
         }

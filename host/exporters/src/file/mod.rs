@@ -145,9 +145,13 @@ impl Consumer for FileExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let payload = &batch.payload;
         let (signal, items) = (payload.signal(), payload.item_count());
+        let mut invalid = false;
         let result = match json::record(payload, self.format) {
             Ok(record) => self.writer.write(record).await.map_err(|e| reason(&e)),
-            Err(e) => Err(e.to_string()),
+            Err(e) => {
+                invalid = matches!(e, json::EncodeError::Decode(_));
+                Err(e.to_string())
+            }
         };
         match result {
             Ok(()) => {
@@ -164,11 +168,16 @@ impl Consumer for FileExporter {
                     %error,
                     "cannot write to the file; the data is lost"
                 );
-                Err(ConsumeError::Internal(format!(
+                let message = format!(
                     "exporter {}: cannot write to {}: {error}",
                     self.id,
                     self.path.display()
-                )))
+                );
+                Err(if invalid {
+                    ConsumeError::Invalid(message)
+                } else {
+                    ConsumeError::Internal(message)
+                })
             }
         }
     }

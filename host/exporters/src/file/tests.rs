@@ -70,6 +70,47 @@ fn json_follows_the_otlp_json_encoding() {
     assert_eq!(record["timeUnixNano"], "1581452773000000789");
 }
 
+#[tokio::test]
+async fn bytes_are_written_as_they_are_in_proto_and_decoded_for_json() {
+    let scratch = Scratch::new("bytes");
+    let metrics = Metrics::new();
+    let traces = Payload::Traces(traces_named("from-bytes", 2));
+    let mut raw = traces.to_wire().to_vec();
+    raw.extend_from_slice(&[0x78, 0x01]);
+    let bytes = sluice_pipeline::Encoded::from_guest(
+        sluice_config::Signal::Traces,
+        raw.clone().into(),
+        "wasm/t".into(),
+    )
+    .unwrap();
+    let proto = scratch.join("out.pb");
+    let file = exporter(
+        "bytes-pb",
+        &settings(proto.clone(), FileFormat::Proto),
+        &metrics,
+    );
+    file.consume(batch(bytes.clone())).await.unwrap();
+    file.shutdown().await;
+    let written = fs::read(&proto).unwrap();
+    assert_eq!(
+        &written[4..],
+        raw.as_slice(),
+        "the bytes, unknown field and all"
+    );
+
+    let json = scratch.join("out.json");
+    let file = exporter(
+        "bytes-json",
+        &settings(json.clone(), FileFormat::Json),
+        &metrics,
+    );
+    file.consume(batch(bytes)).await.unwrap();
+    file.shutdown().await;
+    let line = fs::read_to_string(&json).unwrap();
+    let back: ExportTraceServiceRequest = serde_json::from_str(line.trim_end()).unwrap();
+    assert_eq!(Payload::Traces(back), traces);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_consumes_write_one_whole_line_each() {
     const N: usize = 40;

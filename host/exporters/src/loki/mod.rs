@@ -171,7 +171,14 @@ impl Consumer for LokiExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let payload = &batch.payload;
         let (signal, items) = (payload.signal(), payload.item_count());
-        let Payload::Logs(request) = payload else {
+        let decoded = match payload.decoded() {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                let error = SendError::permanent("decoding", e.to_string(), true);
+                return Err(self.delivery.fail_now(signal, items, &error));
+            }
+        };
+        let Payload::Logs(request) = &*decoded else {
             let error = SendError::permanent(
                 "configuration",
                 format!("the loki exporter takes logs only, not {signal}"),
@@ -186,7 +193,7 @@ impl Consumer for LokiExporter {
         let body = serde_json::to_vec(&push)
             .map_err(|e| format!("cannot encode the push request: {e}"))
             .and_then(|json| {
-                compress(self.compression, json)
+                compress(self.compression, json.into())
                     .map(|(body, _)| body)
                     .map_err(|e| format!("cannot compress the push request: {e}"))
             });

@@ -1,5 +1,5 @@
-//! The `otlp` exporter (also `otlp_grpc`): OTLP over gRPC with opentelemetry-proto's tonic
-//! clients, as the Collector's `otlpexporter`.
+//! The `otlp` exporter (also `otlp_grpc`): OTLP over gRPC with tonic, as the Collector's
+//! `otlpexporter`.
 //!
 //! - **Endpoint.** `host:port` uses TLS unless `tls.insecure: true`; `https://host:port` always
 //!   uses TLS; `http://host:port` is plaintext HTTP/2 (h2c). Without a port, 443 (TLS) or 80.
@@ -10,7 +10,9 @@
 //!   connections use re-read files).
 //! - **Connection.** Made lazily on the first export and re-made after a failure, so an
 //!   unreachable backend at start-up only shows as retried exports.
-//! - **Calls.** `headers` and the `auth` header travel as metadata; `compression` (gzip by
+//! - **Calls.** The request is sent as the protobuf bytes the batch travels as (encoded once
+//!   per batch when it travels decoded), never re-encoded per attempt. `headers` and the
+//!   `auth` header travel as metadata; `compression` (gzip by
 //!   default, zstd, none) compresses requests; `timeout` is each call's deadline (also sent
 //!   as `grpc-timeout`); `authority` overrides `:authority`.
 //! - **Answers.** Retryable codes as the Collector and the OTLP specification: `Cancelled`,
@@ -24,19 +26,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::HeaderMap;
-use http::uri::{Authority, Uri};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use sluice_config::{ComponentId, Compression, OtlpGrpcExporterSettings};
+use http::uri::{Authority, PathAndQuery, Uri};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use sluice_config::{ComponentId, Compression, OtlpGrpcExporterSettings, Signal};
 use sluice_pipeline::metrics::ExporterMetrics;
-use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, RequestContext};
+use tonic::GrpcMethod;
+use tonic::client::Grpc;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use super::raw::RawCodec;
 use crate::ExporterError;
 use crate::client::auth::{self, ClientAuth};
 use crate::client::connector::{Connector, TlsMode};
@@ -207,56 +213,32 @@ impl OtlpGrpcExporter {
         request
     }
 
-    /// One export call.
+    /// One `Export` call sending `body`, the request of `signal` as protobuf.
     async fn attempt(
         &self,
-        payload: &Payload,
+        signal: Signal,
+        body: &Bytes,
         context: &RequestContext,
     ) -> Result<Delivered, SendError> {
         let call = async {
-            let channel = self.channel.clone();
-            let delivered = match payload {
-                Payload::Traces(r) => {
-                    let mut client = TraceServiceClient::new(channel)
-                        .accept_compressed(CompressionEncoding::Gzip)
-                        .accept_compressed(CompressionEncoding::Zstd);
-                    if let Some(encoding) = self.compression {
-                        client = client.send_compressed(encoding);
-                    }
-                    let answer = client
-                        .export(self.request(r.clone(), context))
-                        .await?
-                        .into_inner();
+            let delivered = match signal {
+                Signal::Traces => {
+                    let answer: ExportTraceServiceResponse =
+                        self.export(signal, body, context).await?;
                     answer.partial_success.map_or_else(Delivered::full, |p| {
                         Delivered::partial(p.rejected_spans, p.error_message)
                     })
                 }
-                Payload::Metrics(r) => {
-                    let mut client = MetricsServiceClient::new(channel)
-                        .accept_compressed(CompressionEncoding::Gzip)
-                        .accept_compressed(CompressionEncoding::Zstd);
-                    if let Some(encoding) = self.compression {
-                        client = client.send_compressed(encoding);
-                    }
-                    let answer = client
-                        .export(self.request(r.clone(), context))
-                        .await?
-                        .into_inner();
+                Signal::Metrics => {
+                    let answer: ExportMetricsServiceResponse =
+                        self.export(signal, body, context).await?;
                     answer.partial_success.map_or_else(Delivered::full, |p| {
                         Delivered::partial(p.rejected_data_points, p.error_message)
                     })
                 }
-                Payload::Logs(r) => {
-                    let mut client = LogsServiceClient::new(channel)
-                        .accept_compressed(CompressionEncoding::Gzip)
-                        .accept_compressed(CompressionEncoding::Zstd);
-                    if let Some(encoding) = self.compression {
-                        client = client.send_compressed(encoding);
-                    }
-                    let answer = client
-                        .export(self.request(r.clone(), context))
-                        .await?
-                        .into_inner();
+                Signal::Logs => {
+                    let answer: ExportLogsServiceResponse =
+                        self.export(signal, body, context).await?;
                     answer.partial_success.map_or_else(Delivered::full, |p| {
                         Delivered::partial(p.rejected_log_records, p.error_message)
                     })
@@ -278,6 +260,56 @@ impl OtlpGrpcExporter {
             )),
         }
     }
+}
+
+impl OtlpGrpcExporter {
+    /// The unary `Export` call of `signal` with the request bytes, as the generated clients
+    /// make it, answered by an `R`.
+    async fn export<R>(
+        &self,
+        signal: Signal,
+        body: &Bytes,
+        context: &RequestContext,
+    ) -> Result<R, Status>
+    where
+        R: prost::Message + Default + Send + Sync + 'static,
+    {
+        let mut grpc = Grpc::new(self.channel.clone())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd);
+        if let Some(encoding) = self.compression {
+            grpc = grpc.send_compressed(encoding);
+        }
+        grpc.ready()
+            .await
+            .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+        let (service, method) = service_method(signal);
+        let mut request = self.request(body.clone(), context);
+        request
+            .extensions_mut()
+            .insert(GrpcMethod::new(service, method));
+        let path = PathAndQuery::from_static(path(signal));
+        let answer = grpc.unary(request, path, RawCodec::<R>::default()).await?;
+        Ok(answer.into_inner())
+    }
+}
+
+/// The gRPC path of a signal's `Export` method.
+fn path(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+        Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+    }
+}
+
+fn service_method(signal: Signal) -> (&'static str, &'static str) {
+    let service = match signal {
+        Signal::Traces => "opentelemetry.proto.collector.trace.v1.TraceService",
+        Signal::Metrics => "opentelemetry.proto.collector.metrics.v1.MetricsService",
+        Signal::Logs => "opentelemetry.proto.collector.logs.v1.LogsService",
+    };
+    (service, "Export")
 }
 
 /// Retryable or permanent, as the Collector's `otlpexporter` (`shouldRetry`).
@@ -332,8 +364,12 @@ impl Consumer for OtlpGrpcExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let payload = &batch.payload;
         let (signal, items) = (payload.signal(), payload.item_count());
+        // Once per batch, not per attempt: the bytes it travels as, or its encoding.
+        let body = payload.to_wire();
         self.delivery
-            .deliver(signal, items, || self.attempt(payload, &batch.context))
+            .deliver(signal, items, || {
+                self.attempt(signal, &body, &batch.context)
+            })
             .await
     }
 

@@ -7,7 +7,7 @@
 //! - **Body.** Protobuf (`Content-Type: application/x-protobuf`) or, with `encoding: json`,
 //!   OTLP/JSON (`application/json`); compressed as `compression` says (gzip by default,
 //!   zstd, none) with `Content-Encoding`. The body is encoded and compressed once per batch,
-//!   not per attempt.
+//!   not per attempt; a protobuf body is the bytes the batch travels as when it has them.
 //! - **Answers.** 2xx delivers (a partial success in the body is logged at WARN and its
 //!   rejected items count as failed). 429, 502, 503 and 504 are retried, honouring
 //!   `Retry-After`; transport failures and the `timeout` are retried too. Any other status is
@@ -160,19 +160,33 @@ impl OtlpHttpExporter {
         }))
     }
 
-    /// The request body, encoded and compressed, and its `Content-Encoding`.
-    fn body(&self, payload: &Payload) -> Result<(Bytes, Option<HeaderValue>), String> {
+    /// The request body, encoded and compressed, and its `Content-Encoding`. A protobuf body
+    /// is the bytes the payload travels as when it has them (not decoded and encoded again).
+    fn body(&self, payload: &Payload) -> Result<(Bytes, Option<HeaderValue>), SendError> {
         let raw = match self.encoding {
-            HttpEncoding::Proto => match payload {
-                Payload::Traces(r) => r.encode_to_vec(),
-                Payload::Metrics(r) => r.encode_to_vec(),
-                Payload::Logs(r) => r.encode_to_vec(),
-            },
-            HttpEncoding::Json => crate::file::to_otlp_json(payload)
-                .map_err(|e| format!("cannot encode the request as OTLP/JSON: {e}"))?
-                .into_bytes(),
+            HttpEncoding::Proto => payload.to_wire(),
+            HttpEncoding::Json => {
+                let decoded = payload
+                    .decoded()
+                    .map_err(|e| SendError::permanent("decoding", e.to_string(), true))?;
+                crate::file::to_otlp_json(&decoded)
+                    .map_err(|e| {
+                        SendError::permanent(
+                            "encoding",
+                            format!("cannot encode the request as OTLP/JSON: {e}"),
+                            false,
+                        )
+                    })?
+                    .into()
+            }
         };
-        compress(self.compression, raw).map_err(|e| format!("cannot compress the request: {e}"))
+        compress(self.compression, raw).map_err(|e| {
+            SendError::permanent(
+                "encoding",
+                format!("cannot compress the request: {e}"),
+                false,
+            )
+        })
     }
 
     async fn attempt(
@@ -286,10 +300,7 @@ impl Consumer for OtlpHttpExporter {
         };
         let (body, encoding) = match self.body(payload) {
             Ok(body) => body,
-            Err(message) => {
-                let error = SendError::permanent("encoding", message, false);
-                return Err(self.delivery.fail_now(signal, items, &error));
-            }
+            Err(error) => return Err(self.delivery.fail_now(signal, items, &error)),
         };
         self.delivery
             .deliver(signal, items, || {

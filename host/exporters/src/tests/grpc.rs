@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use sluice_config::{BasicClientAuth, ComponentId, Compression, OtlpGrpcExporterSettings};
 use sluice_pipeline::metrics::Metrics;
-use sluice_pipeline::{ConsumeError, Consumer, Payload};
+use sluice_pipeline::{ConsumeError, Consumer, Encoded, Payload};
 use tonic::Code;
 
 use super::support::{
@@ -29,6 +29,33 @@ fn exporter(
 ) -> std::sync::Arc<OtlpGrpcExporter> {
     let id = ComponentId::new("otlp", Some(name));
     OtlpGrpcExporter::new(&id, settings, auth, metrics.exporter(&id.to_string())).unwrap()
+}
+
+#[tokio::test]
+async fn grpc_sends_the_bytes_a_batch_travels_as() {
+    init();
+    let backend = GrpcBackend::default();
+    let server = backend.start(None).await;
+    let mut settings = settings(&format!("http://{}", server.addr));
+    settings.compression = Compression::None;
+    let metrics = Metrics::new();
+    let otlp = exporter("bytes", &settings, None, &metrics);
+    let payloads = [
+        Payload::Traces(fixtures::traces(1, 2)),
+        Payload::Metrics(fixtures::metrics()),
+        Payload::Logs(fixtures::logs(3)),
+    ];
+    for payload in &payloads {
+        let bytes = Encoded::from_guest(payload.signal(), payload.to_wire(), "wasm/t".into());
+        otlp.consume(batch(bytes.unwrap())).await.unwrap();
+    }
+    let seen = backend.seen();
+    for (seen, payload) in seen.iter().zip(&payloads) {
+        assert_eq!(&seen.payload, payload);
+    }
+    assert_eq!(counts(&metrics, "otlp/bytes", "spans"), (2, 0, 0));
+    assert_eq!(counts(&metrics, "otlp/bytes", "metric_points"), (5, 0, 0));
+    assert_eq!(counts(&metrics, "otlp/bytes", "log_records"), (3, 0, 0));
 }
 
 #[tokio::test]

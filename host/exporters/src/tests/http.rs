@@ -8,12 +8,13 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use sluice_config::Signal;
 use sluice_config::{
     BearerTokenAuthSettings, ComponentId, Compression, Extension, HttpEncoding,
     OtlpHttpExporterSettings,
 };
 use sluice_pipeline::metrics::Metrics;
-use sluice_pipeline::{ConsumeError, Consumer, Payload};
+use sluice_pipeline::{ConsumeError, Consumer, Encoded, Payload};
 
 use super::support::{
     HttpBackend, HttpReply, Logs, Pki, batch, counts, eventually, fast_retry, init, no_retry,
@@ -87,6 +88,42 @@ async fn http_delivers_all_three_signals_as_gzipped_protobuf_with_headers_and_be
     assert_eq!(counts(&metrics, "otlphttp/all", "spans"), (2, 0, 0));
     assert_eq!(counts(&metrics, "otlphttp/all", "metric_points"), (5, 0, 0));
     assert_eq!(counts(&metrics, "otlphttp/all", "log_records"), (3, 0, 0));
+}
+
+#[tokio::test]
+async fn http_sends_the_bytes_a_batch_travels_as_and_decodes_them_only_for_json() {
+    init();
+    let backend = HttpBackend::default();
+    let server = backend.start(None).await;
+    let mut settings = settings(&format!("http://{}", server.addr));
+    let metrics = Metrics::new();
+    let otlp = exporter("bytes", &settings, None, &metrics);
+    let traces = Payload::Traces(fixtures::traces(1, 2));
+    // An unknown field survives: the bytes are sent as they are, not re-encoded.
+    let mut raw = traces.to_wire().to_vec();
+    raw.extend_from_slice(&[0x78, 0x01]);
+    let bytes = |raw: &[u8]| {
+        Encoded::from_guest(Signal::Traces, raw.to_vec().into(), "wasm/t".into()).unwrap()
+    };
+    otlp.consume(batch(bytes(&raw))).await.unwrap();
+    assert_eq!(backend.seen()[0].body, raw);
+    assert_eq!(counts(&metrics, "otlphttp/bytes", "spans"), (2, 0, 0));
+
+    settings.encoding = HttpEncoding::Json;
+    let json = exporter("bytes-json", &settings, None, &metrics);
+    json.consume(batch(bytes(&raw))).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&backend.seen()[1].body).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&crate::file::to_otlp_json(&traces).unwrap()).unwrap();
+    assert_eq!(body, expected);
+    // Good framing, a span name that is not UTF-8: refused as invalid, naming the guest.
+    let bad = bytes(&[0x0a, 0x08, 0x12, 0x06, 0x12, 0x04, 0x2a, 0x02, 0xff, 0xfe]);
+    match json.consume(batch(bad)).await {
+        Err(ConsumeError::Invalid(message)) => assert!(message.contains("wasm/t"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(counts(&metrics, "otlphttp/bytes-json", "spans"), (2, 1, 0));
+    assert_eq!(backend.count(), 2);
 }
 
 #[tokio::test]

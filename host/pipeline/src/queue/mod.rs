@@ -80,7 +80,7 @@ use signal_queue::SignalQueue;
 use storage::{LogOptions, SegmentLog, create_queue_dir, prepare_root, queue_dir};
 
 use crate::metrics::ExporterMetrics;
-use crate::{Batch, ConsumeError, Consumer, Signal};
+use crate::{Batch, ConsumeError, Consumer, Form, Signal};
 
 /// Tuning that is not part of the configuration.
 #[derive(Debug, Clone)]
@@ -90,6 +90,10 @@ pub struct QueueOptions {
     pub shutdown_grace: Duration,
     /// Size at which a new segment file is started. Default 32 MiB.
     pub segment_bytes: u64,
+    /// What is held of a request that has both its protobuf bytes and its decoded form: the
+    /// bytes (default: the exporter sends them as they are, and they take the least memory) or
+    /// the decoded form (for exporters that translate requests).
+    pub keep: Form,
 }
 
 impl Default for QueueOptions {
@@ -97,6 +101,7 @@ impl Default for QueueOptions {
         QueueOptions {
             shutdown_grace: Duration::from_secs(30),
             segment_bytes: 32 << 20,
+            keep: Form::Wire,
         }
     }
 }
@@ -186,9 +191,8 @@ impl SendingQueue {
             let queue = SignalQueue::new(
                 exporter.clone(),
                 signal,
-                settings.queue_size,
-                settings.queue_size_bytes,
-                settings.blocking,
+                settings,
+                options.keep,
                 log,
                 metrics.clone(),
             );

@@ -10,7 +10,9 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
-use crate::{AuthInfo, Batch, Payload, RequestContext, Signal, Transport};
+use bytes::Bytes;
+
+use crate::{AuthInfo, Batch, Encoded, Form, Payload, RequestContext, Signal, Transport};
 
 /// Version of the record layout; a record of another version is skipped with a warning.
 const FORMAT: u32 = 1;
@@ -116,6 +118,7 @@ pub(crate) fn encode(batch: &Batch, prefix: usize) -> Result<Vec<u8>, prost::Enc
         Payload::Traces(r) => r.encode(&mut buf)?,
         Payload::Metrics(r) => r.encode(&mut buf)?,
         Payload::Logs(r) => r.encode(&mut buf)?,
+        Payload::Encoded(e) => buf.extend_from_slice(e.bytes()),
     }
     Ok(buf)
 }
@@ -128,8 +131,10 @@ fn put_varint(mut value: u64, buf: &mut Vec<u8>) {
     buf.push(value as u8);
 }
 
-/// Decode a record into the batch it was made from. The error says why it is unusable.
-pub(crate) fn decode(bytes: &[u8], expected: Signal) -> Result<Batch, String> {
+/// Decode a record into the batch it was made from, holding its payload in form `keep`. The
+/// payload is decoded in both cases, so a record that would not decode is found now. The error
+/// says why it is unusable.
+pub(crate) fn decode(bytes: &[u8], expected: Signal, keep: Form) -> Result<Batch, String> {
     let record = StoredRecord::decode(bytes).map_err(|e| format!("not a queue record: {e}"))?;
     if record.format != FORMAT {
         return Err(format!(
@@ -144,12 +149,16 @@ pub(crate) fn decode(bytes: &[u8], expected: Signal) -> Result<Batch, String> {
         ));
     }
     let payload = record.payload.as_slice();
-    let payload = match expected {
+    let decoded = match expected {
         Signal::Traces => ExportTraceServiceRequest::decode(payload).map(Payload::Traces),
         Signal::Metrics => ExportMetricsServiceRequest::decode(payload).map(Payload::Metrics),
         Signal::Logs => ExportLogsServiceRequest::decode(payload).map(Payload::Logs),
     }
     .map_err(|e| format!("{expected} payload does not decode: {e}"))?;
+    let payload = match keep {
+        Form::Wire => Encoded::with_decoded(Bytes::from(record.payload), decoded).slim(keep),
+        Form::Decoded => decoded,
+    };
     let auth = record.auth.map_or_else(AuthInfo::default, |a| AuthInfo {
         username: a.username,
         token_name: a.token_name,
@@ -223,7 +232,7 @@ mod tests {
         let batch = logs_batch("hello");
         let bytes = encode(&batch, 8).unwrap();
         assert_eq!(&bytes[..8], &[0; 8]);
-        let back = decode(&bytes[8..], Signal::Logs).unwrap();
+        let back = decode(&bytes[8..], Signal::Logs, Form::Decoded).unwrap();
         assert_eq!(back.payload, batch.payload);
         assert_eq!(back.context.receiver, batch.context.receiver);
         assert_eq!(back.context.transport, batch.context.transport);
@@ -233,10 +242,23 @@ mod tests {
     }
 
     #[test]
+    fn wire_bytes_are_stored_as_they_are_and_read_back_as_bytes() {
+        let mut batch = logs_batch("wire");
+        let raw = batch.payload.to_wire();
+        batch.payload = Encoded::with_decoded(raw.clone(), batch.payload);
+        let record = encode(&batch, 0).unwrap();
+        let back = decode(&record, Signal::Logs, Form::Wire).unwrap();
+        assert_eq!(back.payload.wire(), Some(&raw));
+        assert_eq!(back.payload.item_count(), 1);
+        let decoded = decode(&record, Signal::Logs, Form::Decoded).unwrap();
+        assert_eq!(Some(decoded.payload), batch.payload.into_decoded().ok());
+    }
+
+    #[test]
     fn a_default_context_round_trips() {
         let mut batch = logs_batch("x");
         batch.context = RequestContext::default();
-        let back = decode(&encode(&batch, 0).unwrap(), Signal::Logs).unwrap();
+        let back = decode(&encode(&batch, 0).unwrap(), Signal::Logs, Form::Decoded).unwrap();
         assert_eq!(back.payload, batch.payload);
         assert_eq!(*back.context.auth, AuthInfo::default());
         assert!(back.context.metadata.is_empty());
@@ -247,16 +269,16 @@ mod tests {
     fn wrong_signal_format_or_garbage_is_an_error() {
         let bytes = encode(&logs_batch("x"), 0).unwrap();
         assert!(
-            decode(&bytes, Signal::Traces)
+            decode(&bytes, Signal::Traces, Form::Decoded)
                 .unwrap_err()
                 .contains("signal")
         );
-        assert!(decode(b"\xff\xff\xff", Signal::Logs).is_err());
+        assert!(decode(b"\xff\xff\xff", Signal::Logs, Form::Decoded).is_err());
         let mut newer = Vec::new();
         put_varint(1 << 3, &mut newer);
         put_varint(2, &mut newer);
         assert!(
-            decode(&newer, Signal::Logs)
+            decode(&newer, Signal::Logs, Form::Decoded)
                 .unwrap_err()
                 .contains("format 2")
         );

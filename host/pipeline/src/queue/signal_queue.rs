@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use sluice_config::QueueSettings;
 use tokio::sync::Notify;
 
 use crate::metrics::ExporterMetrics;
 use crate::queue::record;
 use crate::queue::storage::{FRAME_HEADER, RecordId, Recovered, SegmentLog, seal_frame};
-use crate::{Batch, ConsumeError, Signal};
+use crate::{Batch, ConsumeError, Form, Signal};
 
 /// What a refused client is told to wait before retrying.
 pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -55,6 +56,8 @@ pub(crate) struct SignalQueue {
     capacity: usize,
     capacity_bytes: u64,
     blocking: bool,
+    /// The form held of requests that have two.
+    keep: Form,
     log: Option<Arc<SegmentLog>>,
     metrics: ExporterMetrics,
     state: Mutex<State>,
@@ -94,21 +97,22 @@ impl Drop for Reservation {
 }
 
 impl SignalQueue {
+    /// Bounds and `blocking` from `settings` (`queue_size`, `queue_size_bytes`).
     pub(crate) fn new(
         exporter: Arc<str>,
         signal: Signal,
-        capacity: usize,
-        capacity_bytes: u64,
-        blocking: bool,
+        settings: &QueueSettings,
+        keep: Form,
         log: Option<Arc<SegmentLog>>,
         metrics: ExporterMetrics,
     ) -> Self {
         let queue = SignalQueue {
             exporter,
             signal,
-            capacity: capacity.max(1),
-            capacity_bytes,
-            blocking,
+            capacity: settings.queue_size.max(1),
+            capacity_bytes: settings.queue_size_bytes,
+            blocking: settings.blocking,
+            keep,
             log,
             metrics,
             state: Mutex::default(),
@@ -167,7 +171,7 @@ impl SignalQueue {
         let (mut requests, mut items, mut skipped) = (0usize, 0usize, 0usize);
         let mut state = self.state.lock();
         for Recovered { id, bytes } in recovered {
-            match record::decode(&bytes, self.signal) {
+            match record::decode(&bytes, self.signal, self.keep) {
                 Ok(batch) => {
                     let entry_items = batch.payload.item_count();
                     let entry_bytes = batch.payload.encoded_len() as u64;
@@ -229,13 +233,18 @@ impl SignalQueue {
 
     /// Take a request: hold it in memory and, for a persistent queue, write it to the segment
     /// log (and fsync it if configured) before returning `Ok`.
+    ///
+    /// Requests are counted by their protobuf size: the bytes an `Encoded` payload carries, the
+    /// encoded length of a decoded one. Of a payload that has both forms only one is held
+    /// ([`QueueOptions::keep`](super::QueueOptions::keep)); the record on disk is written from
+    /// the bytes when there are bytes.
     pub(crate) async fn enqueue(self: &Arc<Self>, batch: Batch) -> Result<(), ConsumeError> {
         let items = batch.payload.item_count();
         let bytes = batch.payload.encoded_len() as u64;
         let reservation = self.reserve(items, bytes).await?;
         let Some(log) = self.log.clone() else {
             reservation.push(Entry {
-                batch,
+                batch: self.slim(batch),
                 items,
                 bytes,
                 id: None,
@@ -245,6 +254,7 @@ impl SignalQueue {
         let mut frame = record::encode(&batch, FRAME_HEADER).map_err(|e| {
             ConsumeError::Invalid(format!("request cannot be encoded for the queue: {e}"))
         })?;
+        let batch = self.slim(batch);
         if let Err(len) = seal_frame(&mut frame) {
             return Err(ConsumeError::Invalid(format!(
                 "a request of {len} bytes is too large for the persistent sending queue"
@@ -267,6 +277,13 @@ impl SignalQueue {
                 retry_after: Some(RETRY_AFTER),
             })
         })
+    }
+
+    fn slim(&self, batch: Batch) -> Batch {
+        Batch {
+            payload: batch.payload.slim(self.keep),
+            context: batch.context,
+        }
     }
 
     async fn write(

@@ -123,8 +123,9 @@ impl Consumer for Fake {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+/// The label of a request (restored requests come back as bytes).
 fn label(batch: &Batch) -> String {
-    match &batch.payload {
+    match batch.payload.decoded().unwrap().as_ref() {
         Payload::Logs(r) => r.resource_logs[0].scope_logs[0].log_records[0]
             .severity_text
             .clone(),
@@ -305,6 +306,36 @@ async fn delivers_in_fifo_order_and_keeps_the_size_gauge() {
     eventually("gauge at zero", || metric(&metrics, QUEUE_SIZE) == 0).await;
     assert_eq!(q.held(Signal::Logs), 0);
     q.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_with_bytes_and_decoded_form_are_held_in_one_form() {
+    for keep in [crate::Form::Wire, crate::Form::Decoded] {
+        let fake = Fake::new(true);
+        let metrics = Metrics::new();
+        let options = QueueOptions {
+            keep,
+            ..options(1000)
+        };
+        let q = queue(&settings(1, 100), None, &fake, &metrics, options);
+        let mut request = batch("both");
+        let decoded = request.payload.clone();
+        request.payload = crate::Encoded::with_decoded(decoded.to_wire(), decoded.clone());
+        q.consume(request).await.unwrap();
+        eventually("delivered", || fake.count() == 1).await;
+        let held = fake.delivered.lock()[0].payload.clone();
+        match keep {
+            crate::Form::Wire => {
+                let Payload::Encoded(e) = &held else {
+                    panic!("{held:?}")
+                };
+                assert!(e.known_decoded().is_none());
+                assert_eq!(e.bytes(), &decoded.to_wire());
+            }
+            crate::Form::Decoded => assert_eq!(held, decoded),
+        }
+        q.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

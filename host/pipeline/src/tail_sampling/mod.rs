@@ -77,7 +77,7 @@ use self::decide::Mode;
 use self::group::{group_by_trace, request_of};
 use self::recorder::Recorder;
 use crate::metrics::TailSamplingMetrics;
-use crate::{Batch, ConsumeError, Consumer, Payload};
+use crate::{Batch, ConsumeError, Consumer, Payload, Signal};
 
 /// Tuning that is not part of the configuration.
 #[derive(Debug, Clone)]
@@ -251,14 +251,21 @@ impl Consumer for TailSampler {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let core = &self.core;
         let Batch { payload, context } = batch;
-        let request = match payload {
-            Payload::Traces(request) => request,
-            other => return core.next.consume(Batch::new(other, context)).await,
-        };
-        if core.buffer.lock().is_closed() {
-            let batch = Batch::new(Payload::Traces(request), context);
-            return core.next.consume(batch).await;
+        if payload.signal() != Signal::Traces || core.buffer.lock().is_closed() {
+            return core.next.consume(Batch::new(payload, context)).await;
         }
+        let request = match payload.into_decoded() {
+            Ok(Payload::Traces(request)) => request,
+            Ok(other) => return core.next.consume(Batch::new(other, context)).await,
+            Err(error) => {
+                tracing::warn!(
+                    processor = core.metrics.processor(),
+                    %error,
+                    "spans refused: they do not decode"
+                );
+                return Err(error.into());
+            }
+        };
         let parts = group_by_trace(request);
         if parts.is_empty() {
             return Ok(());

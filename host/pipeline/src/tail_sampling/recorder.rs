@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::core::{Core, Mark};
-use super::group::keys_of;
-use crate::{Batch, ConsumeError, Consumer, Payload};
+use super::group::{TraceKey, keys_of};
+use crate::{Batch, ConsumeError, Consumer, Payload, Signal, wire};
 
 pub(crate) struct Recorder {
     pub(crate) core: Arc<Core>,
@@ -19,15 +19,35 @@ impl Consumer for Recorder {
     /// told `Ok`, which keeps them from being mistaken for a failure of the evaluator.
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let mut marked = Vec::new();
-        if let Payload::Traces(request) = &batch.payload {
+        {
             let mut marks = self.core.marks.lock();
-            for key in keys_of(request) {
+            let mut came_out = |key: TraceKey| {
                 if let Some(mark) = marks.get_mut(&key)
                     && *mark == Mark::Registered
                 {
                     *mark = Mark::CameOut;
                     marked.push(key);
                 }
+            };
+            match &batch.payload {
+                Payload::Traces(request) => keys_of(request).for_each(&mut came_out),
+                Payload::Encoded(e) => match e.known_decoded() {
+                    Some(Payload::Traces(request)) => keys_of(request).for_each(&mut came_out),
+                    // What the evaluator returned as bytes: its trace ids are read from the
+                    // framing, without decoding the spans.
+                    _ if e.signal() == Signal::Traces => {
+                        let read = wire::each_trace_id(e.bytes(), |id| came_out(TraceKey::of(id)));
+                        if let Err(error) = read {
+                            tracing::debug!(
+                                processor = self.core.metrics.processor(),
+                                %error,
+                                "sampled spans whose trace ids cannot be read"
+                            );
+                        }
+                    }
+                    _ => {}
+                },
+                Payload::Metrics(_) | Payload::Logs(_) => {}
             }
         }
         match self.core.next.consume(batch).await {

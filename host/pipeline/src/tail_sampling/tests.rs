@@ -142,7 +142,10 @@ impl Consumer for Sink {
         if refuse.is_ok() {
             return Err(ConsumeError::refused("sink full"));
         }
-        self.batches.lock().push(batch);
+        // What the evaluator returns as bytes arrives as bytes: decoded here, as by an
+        // exporter.
+        let payload = batch.payload.into_decoded()?;
+        self.batches.lock().push(Batch::new(payload, batch.context));
         Ok(())
     }
 
@@ -208,6 +211,12 @@ impl Consumer for FakeDecider {
             Behaviour::Fail => Err(ConsumeError::Internal("guest worker died".into())),
             Behaviour::Refuse => Err(ConsumeError::refused("processor is shut down")),
             Behaviour::KeepErrors => {
+                let before: usize = request
+                    .resource_spans
+                    .iter()
+                    .flat_map(|rs| &rs.scope_spans)
+                    .map(|ss| ss.spans.len())
+                    .sum();
                 let keep: Vec<Vec<u8>> = request
                     .resource_spans
                     .iter()
@@ -228,9 +237,16 @@ impl Consumer for FakeDecider {
                 if request.resource_spans.is_empty() {
                     return Ok(());
                 }
-                self.next
-                    .consume(Batch::new(Payload::Traces(request), context))
-                    .await
+                let kept = Payload::Traces(request);
+                // As a guest in a processor: what it keeps whole comes back unchanged (decoded),
+                // what it changed comes back as the bytes it wrote.
+                let out = if kept.item_count() == before {
+                    kept
+                } else {
+                    crate::Encoded::from_guest(Signal::Traces, kept.to_wire(), "decider".into())
+                        .map_err(|e| ConsumeError::Invalid(e.to_string()))?
+                };
+                self.next.consume(Batch::new(out, context)).await
             }
         }
     }

@@ -204,7 +204,16 @@ async fn scrape(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 #[async_trait::async_trait]
 impl Consumer for PrometheusExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        let request = match &batch.payload {
+        let decoded = match batch.payload.decoded() {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                self.metrics
+                    .failed(batch.payload.signal(), batch.payload.item_count());
+                tracing::warn!(exporter = %self.id, %error, "metrics dropped: they do not decode");
+                return Err(error.into());
+            }
+        };
+        let request = match &*decoded {
             Payload::Metrics(request) => request,
             other => {
                 let signal = other.signal();

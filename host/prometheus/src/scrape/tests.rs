@@ -529,6 +529,49 @@ async fn scrape_drops_series_after_metric_expiration() {
 }
 
 #[tokio::test]
+async fn metrics_arriving_as_bytes_are_decoded_and_served() {
+    let (exporter, metrics) = start(&settings()).await;
+    let request = Payload::Metrics(all_kinds());
+    let bytes = sluice_pipeline::Encoded::from_guest(
+        sluice_config::Signal::Metrics,
+        request.to_wire(),
+        "wasm/t".into(),
+    )
+    .unwrap();
+    exporter
+        .consume(Batch::new(bytes, RequestContext::default()))
+        .await
+        .unwrap();
+    let answer = get(exporter.local_addr(), "/metrics").await;
+    assert!(
+        answer.body.contains("http_server_requests_total"),
+        "{}",
+        answer.body
+    );
+    // Good framing on the levels walked; inside the resource, a length past the end.
+    let bad = sluice_pipeline::Encoded::from_guest(
+        sluice_config::Signal::Metrics,
+        Bytes::from_static(&[0x0a, 0x04, 0x0a, 0x02, 0x0a, 0x05]),
+        "wasm/t".into(),
+    )
+    .unwrap();
+    let error = exporter
+        .consume(Batch::new(bad, RequestContext::default()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ConsumeError::Invalid(m) if m.contains("wasm/t")),
+        "{error:?}"
+    );
+    assert!(
+        metrics
+            .encode()
+            .contains("otelcol_exporter_sent_metric_points_total")
+    );
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
 async fn traces_and_logs_are_refused() {
     let (exporter, metrics) = start(&settings()).await;
     let error = exporter

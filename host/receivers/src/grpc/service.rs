@@ -111,6 +111,7 @@ impl Export {
         let received = Received {
             headers: &headers,
             wire_bytes,
+            protobuf: Some(message),
         };
         ingest
             .deliver(payload, context, received)

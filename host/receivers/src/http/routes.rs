@@ -116,7 +116,8 @@ async fn export(state: &super::State, parts: &request::Parts, body: Body) -> Res
             );
         }
     };
-    drop(raw);
+    // A protobuf body travels on as it came, with its decoding; JSON is not OTLP protobuf.
+    let protobuf = (codec == Codec::Protobuf).then_some(raw);
 
     let context = state
         .ingest
@@ -124,6 +125,7 @@ async fn export(state: &super::State, parts: &request::Parts, body: Body) -> Res
     let received = Received {
         headers: &parts.headers,
         wire_bytes,
+        protobuf,
     };
     match state.ingest.deliver(payload, context, received).await {
         Ok(()) => {

@@ -60,11 +60,16 @@ impl std::fmt::Debug for Tenancy {
     }
 }
 
+/// One payload per tenant.
+type Parts = Vec<(Arc<str>, Payload)>;
+
 /// A request the tenancy let through: one payload per tenant (in the order tenants first
 /// appear), and the concurrency slots held until the pipeline answered.
 pub(crate) struct Admitted {
     pub parts: Vec<(Arc<str>, Payload)>,
     pub permits: Permits,
+    /// The parts are the request as it came: neither split by resource nor changed.
+    pub whole: bool,
 }
 
 impl Tenancy {
@@ -103,7 +108,7 @@ impl Tenancy {
     ) -> Result<Admitted, Refusal> {
         let signal = payload.signal();
         let items = payload.item_count();
-        let parts = self
+        let (parts, split) = self
             .name(payload, context, headers)
             .inspect_err(|refusal| {
                 let label = match refusal {
@@ -117,6 +122,8 @@ impl Tenancy {
             .filter(|(_, p)| p.item_count() > 0)
             .collect();
         let settings = self.settings.load();
+        // Decided from what was done to this request, not from settings read again.
+        let whole = !split && settings.set_resource_attribute.is_none();
         if let Some(key) = &settings.set_resource_attribute {
             for (tenant, payload) in &mut parts {
                 split::set_attribute(payload, key, tenant);
@@ -124,7 +131,11 @@ impl Tenancy {
         }
         let demands = demands(&parts, wire_bytes);
         match self.limiter.admit(signal, &demands, Instant::now()) {
-            Ok(permits) => Ok(Admitted { parts, permits }),
+            Ok(permits) => Ok(Admitted {
+                parts,
+                permits,
+                whole,
+            }),
             Err(refused) => {
                 let refusal = Refusal::Quota(refused);
                 for demand in &demands {
@@ -137,13 +148,13 @@ impl Tenancy {
         }
     }
 
-    /// The payload of each tenant of the request.
+    /// The payload of each tenant of the request, and whether it was split by resource.
     fn name(
         &self,
         payload: Payload,
         context: &RequestContext,
         headers: &HeaderMap,
-    ) -> Result<Vec<(Arc<str>, Payload)>, Refusal> {
+    ) -> Result<(Parts, bool), Refusal> {
         let facts = RequestFacts {
             auth: &context.auth,
             headers,
@@ -151,16 +162,17 @@ impl Tenancy {
         let settings = self.settings.load();
         let mut resolver = Resolver::new(&settings.sources, facts);
         if resolver.per_resource() {
-            split::by_tenant(payload, |resource| {
+            let parts = split::by_tenant(payload, |resource| {
                 resolver
                     .tenant(resource)
                     .and_then(|found| self.or_default(&settings, found))
-            })
+            })?;
+            Ok((parts, true))
         } else {
             let tenant = resolver
                 .tenant(None)
                 .and_then(|found| self.or_default(&settings, found))?;
-            Ok(vec![(tenant, payload)])
+            Ok((vec![(tenant, payload)], false))
         }
     }
 

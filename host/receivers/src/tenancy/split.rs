@@ -70,6 +70,15 @@ pub(crate) fn by_tenant<E>(
                 (t, Payload::Logs(ExportLogsServiceRequest { resource_logs }))
             })
             .collect(),
+        // Receivers name tenants before their requests become bytes; should bytes come here
+        // anyway, they are split decoded, or go whole as a request without a resource.
+        Payload::Encoded(_) => match payload.decoded() {
+            Ok(decoded) => by_tenant(decoded.into_owned(), tenant_of)?,
+            Err(_) => {
+                let mut tenant_of = tenant_of;
+                vec![(tenant_of(None)?, payload)]
+            }
+        },
     })
 }
 
@@ -98,6 +107,15 @@ pub(crate) fn set_attribute(payload: &mut Payload, key: &str, tenant: &str) {
         Payload::Traces(r) => upsert_all(&mut r.resource_spans, key, tenant),
         Payload::Metrics(r) => upsert_all(&mut r.resource_metrics, key, tenant),
         Payload::Logs(r) => upsert_all(&mut r.resource_logs, key, tenant),
+        // Changed decoded, so the bytes are never stale (bytes that do not decode stay as
+        // they are; receivers never bring bytes here).
+        Payload::Encoded(_) => {
+            if let Ok(decoded) = payload.decoded() {
+                let mut decoded = decoded.into_owned();
+                set_attribute(&mut decoded, key, tenant);
+                *payload = decoded;
+            }
+        }
     }
 }
 

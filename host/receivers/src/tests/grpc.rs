@@ -71,6 +71,12 @@ async fn exports_of_all_signals_reach_their_pipelines_and_are_counted() {
         .await
         .expect("logs");
 
+    // The request message travels on as its bytes.
+    let raw = recorder.raw_batches();
+    assert_eq!(
+        raw[0].payload.wire().map(|b| b.to_vec()),
+        Some(traces.encode_to_vec())
+    );
     let batches = recorder.batches();
     assert_eq!(batches[0].payload, Payload::Traces(traces));
     assert_eq!(

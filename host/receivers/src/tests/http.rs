@@ -56,6 +56,33 @@ async fn protobuf_exports_of_all_signals_reach_their_pipelines_and_are_counted()
 }
 
 #[tokio::test]
+async fn a_protobuf_body_travels_on_as_its_bytes_and_json_decoded() {
+    let recorder = Recorder::new();
+    let harness = Harness::start(settings(|_, _| {}), recorder.consumers()).await;
+    let traces = fixtures::traces(2, 3);
+    // An unknown field: kept in the bytes, which are passed on as received.
+    let mut raw = traces.encode_to_vec();
+    raw.extend_from_slice(&[0x78, 0x01]);
+    let headers = [PROTOBUF, ("content-encoding", "gzip")];
+    let answer = post(harness.http(), "/v1/traces", &headers, gzip(&raw)).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let json = serde_json::to_string(&traces).unwrap();
+    let answer = post(harness.http(), "/v1/traces", &[JSON], json).await;
+    assert_eq!(answer.status, 200);
+    let batches = recorder.raw_batches();
+    let Payload::Encoded(encoded) = &batches[0].payload else {
+        panic!("protobuf delivered decoded: {:?}", batches[0].payload)
+    };
+    assert_eq!(encoded.bytes().as_ref(), raw.as_slice());
+    assert_eq!(
+        encoded.known_decoded(),
+        Some(&Payload::Traces(traces.clone()))
+    );
+    assert_eq!(batches[0].payload.item_count(), 2);
+    assert_eq!(batches[1].payload, Payload::Traces(traces));
+}
+
+#[tokio::test]
 async fn gzip_zstd_and_deflate_bodies_are_decompressed() {
     let recorder = Recorder::new();
     let harness = Harness::start(settings(|_, _| {}), recorder.consumers()).await;

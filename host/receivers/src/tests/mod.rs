@@ -59,7 +59,16 @@ impl Recorder {
         Arc::new(recorder)
     }
 
+    /// The recorded batches, decoded.
     pub fn batches(&self) -> Vec<Batch> {
+        self.raw_batches()
+            .into_iter()
+            .map(|b| Batch::new(b.payload.into_decoded().unwrap(), b.context))
+            .collect()
+    }
+
+    /// The recorded batches as they arrived (a protobuf request travels as its bytes).
+    pub fn raw_batches(&self) -> Vec<Batch> {
         self.batches.lock().unwrap().clone()
     }
 

@@ -217,6 +217,9 @@ async fn a_header_names_the_tenant_without_include_metadata() {
             .iter()
             .all(|b| b.context.metadata.is_empty())
     );
+    // Named as a whole, not changed: both requests travel on as their bytes.
+    let raw = recorder.raw_batches();
+    assert!(raw.iter().all(|b| b.payload.wire().is_some()), "{raw:?}");
 }
 
 #[tokio::test]
@@ -348,6 +351,13 @@ async fn a_resource_attribute_splits_the_request_into_one_batch_per_tenant() {
         .map(Payload::item_count)
         .collect();
     assert_eq!(counts, [6, 1, 3]);
+    // Split and changed: delivered decoded, never with the request's bytes.
+    assert!(
+        recorder
+            .raw_batches()
+            .iter()
+            .all(|b| b.payload.wire().is_none())
+    );
     // Every resource carries its tenant in `set_resource_attribute`.
     for batch in recorder.batches() {
         let Payload::Traces(traces) = &batch.payload else {

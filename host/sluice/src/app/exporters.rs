@@ -13,8 +13,8 @@ use sluice_exporters::{
     ClientAuth, LokiExporter, OtlpGrpcExporter, OtlpHttpExporter, RemoteWriteExporter,
 };
 use sluice_pipeline::metrics::{ExporterMetrics, Metrics};
-use sluice_pipeline::queue::SendingQueue;
-use sluice_pipeline::{Batch, ConsumeError, Consumer};
+use sluice_pipeline::queue::{QueueOptions, SendingQueue};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Form};
 use sluice_prometheus::PrometheusExporter;
 
 use super::BuildError;
@@ -85,8 +85,25 @@ pub async fn build(
             }
         },
     };
-    let queue = SendingQueue::new(&id.to_string(), &queue, storage, exporter, exporter_metrics)
-        .map_err(|e| failed(e.to_string()))?;
+    // OTLP exporters send a request's bytes as they are: the queue holds only those. The
+    // others translate requests: it holds their decoded form.
+    let keep = match settings {
+        Exporter::Loki(_) | Exporter::PrometheusRemoteWrite(_) => Form::Decoded,
+        _ => Form::Wire,
+    };
+    let options = QueueOptions {
+        keep,
+        ..QueueOptions::default()
+    };
+    let queue = SendingQueue::with_options(
+        &id.to_string(),
+        &queue,
+        storage,
+        exporter,
+        exporter_metrics,
+        options,
+    )
+    .map_err(|e| failed(e.to_string()))?;
     Ok(queue)
 }
 

@@ -16,7 +16,7 @@ use sluice_config::{
 use sluice_pipeline::Consumer;
 use sluice_pipeline::metrics::Metrics;
 use sluice_wasm::{
-    ComponentSource, EmitRoutes, Limits, Module, ProcessorSpec, Runtime, WasmProcessor,
+    ComponentSource, EmitRoutes, Limits, Module, OutputCheck, ProcessorSpec, Runtime, WasmProcessor,
 };
 
 use super::guests;
@@ -62,9 +62,17 @@ impl WasmProcessors {
 
     /// The spec of a processor's settings, or `None` for processors that are not WebAssembly.
     pub fn spec(id: &ComponentId, settings: &Processor) -> Option<Result<ProcessorSpec, String>> {
-        let (path, config_json, limits, on_error) = match settings {
+        // Built-in guests' output is checked by this project's tests: the hot path only walks
+        // its framing. Any other component's output is decoded in full before it goes on.
+        let (path, config_json, limits, on_error, output_check) = match settings {
             Processor::Transform(t) => match guests::builtin("transform") {
-                Ok(path) => (path, t.guest_config_json(), &t.limits, t.on_error),
+                Ok(path) => (
+                    path,
+                    t.guest_config_json(),
+                    &t.limits,
+                    t.on_error,
+                    OutputCheck::Framing,
+                ),
                 Err(e) => return Some(Err(e)),
             },
             Processor::Wasm(w) => (
@@ -72,13 +80,26 @@ impl WasmProcessors {
                 w.guest_config_json(),
                 &w.limits,
                 w.on_error,
+                OutputCheck::Decode,
             ),
             Processor::ProbabilisticSampler(g) => match guests::builtin("probabilistic_sampler") {
-                Ok(path) => (path, g.guest_config_json(), &g.limits, g.on_error),
+                Ok(path) => (
+                    path,
+                    g.guest_config_json(),
+                    &g.limits,
+                    g.on_error,
+                    OutputCheck::Framing,
+                ),
                 Err(e) => return Some(Err(e)),
             },
             Processor::TailSampling(t) => match guests::builtin("tail_sampling") {
-                Ok(path) => (path, t.guest_config_json(), &t.limits, t.on_error),
+                Ok(path) => (
+                    path,
+                    t.guest_config_json(),
+                    &t.limits,
+                    t.on_error,
+                    OutputCheck::Framing,
+                ),
                 Err(e) => return Some(Err(e)),
             },
             _ => return None,
@@ -90,6 +111,7 @@ impl WasmProcessors {
             limits: limits_of(limits),
             on_error: on_error_of(on_error),
             tenant: None,
+            output_check,
         }))
     }
 
@@ -106,6 +128,7 @@ impl WasmProcessors {
             limits: limits_of(&g.limits),
             on_error: on_error_of(g.on_error),
             tenant: None,
+            output_check: OutputCheck::Framing,
         })
     }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use sluice_pipeline::Consumer;
 use sluice_pipeline::metrics::Metrics;
-use sluice_wasm::{EmitRoutes, WasmProcessor};
+use sluice_wasm::{EmitRoutes, OutputCheck, WasmProcessor};
 
 use crate::support::*;
 
@@ -183,13 +183,62 @@ async fn call_overhead_per_1000_span_batch() {
     );
     println!(
         "1000-span batch ({} B): consume through the wasm processor {wasm:?} (host encode, \
-         guest call, host decode, clone); guest call alone {:.3} ms; native encode+decode+encode \
+         guest call, host framing check of the replaced bytes, clone); guest call alone {:.3} ms; native encode+decode+encode \
          {native:?}; CPU per batch: wasm path {:.3} ms, native {:.3} ms",
         payload.encoded_len(),
         guest * 1000.0,
         wasm_cpu * 1000.0,
         native_cpu * 1000.0,
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guests_get_the_bytes_a_batch_travels_as_and_replaced_bytes_stay_bytes() {
+    use sluice_pipeline::{Encoded, Payload};
+    // "boom" only in an unknown field: it is in the bytes, not in the decoded request, so the
+    // garbage guest sees it only if it gets the bytes as received rather than a re-encoding.
+    let decoded = spans(&["a"]);
+    let mut raw = decoded.to_wire().to_vec();
+    raw.extend_from_slice(&[0x7a, 0x04]);
+    raw.extend_from_slice(b"boom");
+    let received = Encoded::with_decoded(bytes::Bytes::from(raw), decoded.clone());
+    let (garbage, out, metrics) = processor(&spec("wasm/bytes-garbage", "garbage"));
+    garbage
+        .consume(batch(received.clone()))
+        .await
+        .expect("on_error: pass");
+    assert_eq!(
+        metrics
+            .wasm_processor("wasm/bytes-garbage")
+            .errors("malformed_output"),
+        1,
+        "the guest saw the unknown field"
+    );
+    assert_eq!(
+        out.raw_payloads(),
+        std::slice::from_ref(&received),
+        "passed on as received"
+    );
+
+    // The ok guest replaces the batch. Checked by framing only (built-in guests), its bytes
+    // arrive counted, not decoded; checked by decoding (any component), they arrive with
+    // their decoded form, so no later stage decodes them again.
+    for (check, decoded) in [(OutputCheck::Framing, false), (OutputCheck::Decode, true)] {
+        let mut s = spec("wasm/bytes-ok", "ok");
+        s.output_check = check;
+        let (ok, out, _) = processor(&s);
+        ok.consume(batch(spans(&["a", "b", "c"])))
+            .await
+            .expect("consumed");
+        let replaced = out.raw_payloads().pop().expect("a batch");
+        let Payload::Encoded(e) = &replaced else {
+            panic!("replaced bytes were not kept: {replaced:?}")
+        };
+        assert_eq!(e.known_decoded().is_some(), decoded, "{check:?}");
+        assert_eq!(e.origin(), Some("wasm/bytes-ok"));
+        assert_eq!(replaced.item_count(), 3);
+        assert_eq!(tag(&out.last(), "fixture").as_deref(), Some("ok"));
+    }
 }
 
 /// CPU time of this process (user + system), from /proc; 0 where unavailable.

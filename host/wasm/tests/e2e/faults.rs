@@ -3,20 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use prost::Message;
 use sluice_pipeline::Consumer;
 use sluice_pipeline::metrics::WasmProcessorMetrics;
 use sluice_pipeline::{Payload, metrics::Metrics};
-use sluice_wasm::OnError;
+use sluice_wasm::{OnError, OutputCheck};
 
 use crate::support::*;
 
 fn encoded(payload: &Payload) -> Vec<u8> {
-    match payload {
-        Payload::Traces(r) => r.encode_to_vec(),
-        Payload::Metrics(r) => r.encode_to_vec(),
-        Payload::Logs(r) => r.encode_to_vec(),
-    }
+    payload.to_wire().to_vec()
 }
 
 /// Sends a good batch, a `boom` batch and another good batch through fixture `fixture_name`
@@ -121,6 +116,37 @@ async fn allocation_bomb_hits_the_memory_cap() {
 async fn malformed_output_is_rejected_and_the_instance_replaced() {
     let (m, _) = boom_passes_and_next_batch_is_processed("wasm/garbage", "garbage", |_| {}).await;
     assert_eq!(m.errors("malformed_output"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_output_is_malformed_unless_only_the_framing_is_checked() {
+    let bad = spans(&["utf8"]);
+    // Any component: its output is decoded in full, so a string that is not UTF-8 is caught
+    // here and the batch follows on_error (pass: as it arrived).
+    let (p, out, metrics) = processor(&spec("wasm/garbage-utf8", "garbage"));
+    p.consume(batch(bad.clone())).await.expect("on_error: pass");
+    assert_eq!(encoded(&out.raw_payloads()[0]), encoded(&bad));
+    let m = metrics.wasm_processor("wasm/garbage-utf8");
+    assert_eq!(m.errors("malformed_output"), 1);
+
+    // Framing only (Sluice's built-in guests): the bytes go on; a stage that decodes them
+    // refuses them, naming the processor.
+    let mut s = spec("wasm/garbage-framing", "garbage");
+    s.output_check = OutputCheck::Framing;
+    let (p, out, metrics) = processor(&s);
+    p.consume(batch(bad)).await.expect("forwarded");
+    let m = metrics.wasm_processor("wasm/garbage-framing");
+    assert_eq!(m.errors("malformed_output"), 0);
+    let got = out.raw_payloads();
+    assert_eq!(got[0].item_count(), 1);
+    let error = got[0]
+        .clone()
+        .into_decoded()
+        .expect_err("the span name is not UTF-8");
+    assert!(
+        error.to_string().contains("wasm/garbage-framing"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
 use sluice_wasm::{
-    ComponentSource, Limits, Module, OnError, ProcessorSpec, Runtime, WasmProcessor,
+    ComponentSource, Limits, Module, OnError, OutputCheck, ProcessorSpec, Runtime, WasmProcessor,
 };
 
 /// Builds every fixture once per test run (cargo makes it a no-op when nothing changed) and
@@ -80,6 +80,7 @@ pub fn spec(name: &str, fixture_name: &str) -> ProcessorSpec {
         limits: Limits::default(),
         on_error: OnError::Pass,
         tenant: None,
+        output_check: OutputCheck::Decode,
     }
 }
 
@@ -204,7 +205,16 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// What arrived, decoded (a guest's replaced bytes arrive undecoded).
     pub fn payloads(&self) -> Vec<Payload> {
+        self.raw_payloads()
+            .into_iter()
+            .map(|p| p.into_decoded().expect("what arrived decodes"))
+            .collect()
+    }
+
+    /// What arrived, in the form it arrived in.
+    pub fn raw_payloads(&self) -> Vec<Payload> {
         self.batches
             .lock()
             .map(|b| b.iter().map(|b| b.payload.clone()).collect())

@@ -165,6 +165,7 @@ pub(super) fn batch(tenant: Option<&str>, names: &[&str]) -> Batch {
     )
 }
 
+/// The spans of a decoded payload (the recorder decodes what it gets).
 pub(super) fn spans(payload: &Payload) -> Vec<&Span> {
     match payload {
         Payload::Traces(r) => r
@@ -237,6 +238,8 @@ impl Recorder {
 #[async_trait::async_trait]
 impl Consumer for Recorder {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        // A guest's replaced bytes arrive undecoded: decoded here, as an exporter would.
+        let batch = Batch::new(batch.payload.into_decoded()?, batch.context);
         if let Ok(mut b) = self.batches.lock() {
             b.push(batch);
         }
