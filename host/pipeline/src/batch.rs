@@ -15,7 +15,7 @@ use sluice_config::BatchSettings;
 
 use crate::encoded::join;
 use crate::split::split_off_front;
-use crate::{AuthInfo, Batch, ConsumeError, Consumer, Payload, RequestContext, Signal};
+use crate::{AuthInfo, Batch, ConsumeError, Consumer, Form, Payload, RequestContext, Signal};
 
 /// Distinct senders buffered at once; beyond it, requests pass through unbatched.
 const MAX_PENDING_KEYS: usize = 1000;
@@ -115,6 +115,11 @@ async fn timer(processor: Weak<BatchProcessor>, tick: Duration) {
 
 #[async_trait::async_trait]
 impl Consumer for BatchProcessor {
+    /// Requests are joined in either form; the next stage says which it reads.
+    fn wants(&self) -> Form {
+        self.next.wants()
+    }
+
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let items = batch.payload.item_count();
         if items == 0 {

@@ -161,6 +161,28 @@ impl Encoded {
         Ok(self)
     }
 
+    /// Bytes the host encoded itself, holding `items` items: nothing to check.
+    pub(crate) fn from_host(signal: Signal, bytes: Bytes, items: usize) -> Payload {
+        Payload::Encoded(Encoded {
+            signal,
+            bytes,
+            items,
+            decoded: None,
+            origin: None,
+        })
+    }
+
+    /// A copy of the bytes only (shared, not copied).
+    pub(crate) fn bytes_only(&self) -> Encoded {
+        Encoded {
+            signal: self.signal,
+            bytes: self.bytes.clone(),
+            items: self.items,
+            decoded: None,
+            origin: self.origin.clone(),
+        }
+    }
+
     /// The bytes only.
     pub(crate) fn without_decoded(mut self) -> Encoded {
         self.decoded = None;

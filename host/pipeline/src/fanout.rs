@@ -5,11 +5,15 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
-use crate::{Batch, ConsumeError, Consumer};
+use crate::{Batch, ConsumeError, Consumer, Form};
 
 /// Sends every batch to all its consumers concurrently. It succeeds only if every consumer took
 /// the batch, so a refusal anywhere is seen by the client, who retries; a consumer that fails
 /// owns and reports its own loss.
+///
+/// A request that travels as bytes and decoded ([`Payload::Encoded`](crate::Payload)) is not
+/// copied whole for each consumer: the first consumer that reads requests decoded (or the last
+/// one) gets it as it is, the others only its bytes (shared, not copied).
 pub struct Fanout {
     consumers: Vec<Arc<dyn Consumer>>,
 }
@@ -17,6 +21,15 @@ pub struct Fanout {
 impl Fanout {
     pub fn new(consumers: Vec<Arc<dyn Consumer>>) -> Self {
         Fanout { consumers }
+    }
+
+    /// The consumer that gets a request as it is. Asked per request: a consumer bound late
+    /// (a connector's pipelines) may say what it reads only once the graph is complete.
+    fn whole(&self) -> usize {
+        self.consumers
+            .iter()
+            .position(|c| c.wants() == Form::Decoded)
+            .unwrap_or(self.consumers.len().saturating_sub(1))
     }
 
     /// One consumer needs no fan-out: return it as it is.
@@ -33,11 +46,20 @@ impl Fanout {
 #[async_trait::async_trait]
 impl Consumer for Fanout {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        let Some((last, rest)) = self.consumers.split_last() else {
+        if self.consumers.is_empty() {
             return Ok(());
-        };
-        let mut calls: Vec<_> = rest.iter().map(|c| c.consume(batch.clone())).collect();
-        calls.push(last.consume(batch));
+        }
+        let whole = self.whole();
+        let mut calls = Vec::with_capacity(self.consumers.len());
+        for (i, c) in self.consumers.iter().enumerate() {
+            if i != whole {
+                let copy = Batch::new(batch.payload.share(c.wants()), batch.context.clone());
+                calls.push(c.consume(copy));
+            }
+        }
+        if let Some(c) = self.consumers.get(whole) {
+            calls.push(c.consume(batch));
+        }
         // Report the most actionable error: a refusal (retry) over a failure.
         let mut outcome = Ok(());
         for result in join_all(calls).await {
@@ -49,6 +71,15 @@ impl Consumer for Fanout {
             }
         }
         outcome
+    }
+
+    /// Decoded when any consumer reads requests decoded.
+    fn wants(&self) -> Form {
+        if self.consumers.iter().any(|c| c.wants() == Form::Decoded) {
+            Form::Decoded
+        } else {
+            Form::Wire
+        }
     }
 
     async fn shutdown(&self) {

@@ -73,4 +73,11 @@ pub trait Consumer: Send + Sync + 'static {
 
     /// Flush buffered data and release resources. Default: nothing held.
     async fn shutdown(&self) {}
+
+    /// The form of a request this stage reads: a fan-out gives a request's decoded form to a
+    /// stage that reads it decoded and only its bytes (a cheap copy) to the others, when the
+    /// request travels as both. Default: decoded.
+    fn wants(&self) -> Form {
+        Form::Decoded
+    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sluice_config::MemoryLimiterSettings;
 
 use crate::metrics::ProcessorMetrics;
-use crate::{Batch, ConsumeError, Consumer};
+use crate::{Batch, ConsumeError, Consumer, Form};
 
 /// Where memory use comes from: the process's resident set in production, a dial in tests.
 pub trait MemoryProbe: Send + Sync + 'static {
@@ -145,5 +145,9 @@ impl Consumer for MemoryLimiter {
 
     async fn shutdown(&self) {
         self.next.shutdown().await;
+    }
+
+    fn wants(&self) -> Form {
+        self.next.wants()
     }
 }

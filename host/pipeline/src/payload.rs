@@ -133,6 +133,15 @@ impl Payload {
         }
     }
 
+    /// A copy for a stage that reads requests in `form`: only the (shared) bytes of an
+    /// `Encoded` payload for a stage that reads bytes, else a full copy.
+    pub fn share(&self, form: Form) -> Payload {
+        match (self, form) {
+            (Payload::Encoded(e), Form::Wire) => Payload::Encoded(e.bytes_only()),
+            (other, _) => other.clone(),
+        }
+    }
+
     /// An empty request of the given signal.
     pub fn empty(signal: Signal) -> Payload {
         match signal {

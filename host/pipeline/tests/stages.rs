@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use sluice_config::{BatchSettings, MemoryLimiterSettings};
 use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{
-    AuthInfo, Batch, BatchProcessor, ConsumeError, Consumer, Encoded, Fanout, MemoryLimiter,
+    AuthInfo, Batch, BatchProcessor, ConsumeError, Consumer, Encoded, Fanout, Form, MemoryLimiter,
     MemoryProbe, Payload, RequestContext, Signal,
 };
 
@@ -18,6 +18,8 @@ use sluice_pipeline::{
 struct Recorder {
     batches: Mutex<Vec<Batch>>,
     refuse: std::sync::atomic::AtomicBool,
+    /// Reads requests as bytes ([`Consumer::wants`]).
+    wire: bool,
 }
 
 impl Recorder {
@@ -38,6 +40,10 @@ impl Consumer for Recorder {
         }
         self.batches.lock().push(batch);
         Ok(())
+    }
+
+    fn wants(&self) -> Form {
+        if self.wire { Form::Wire } else { Form::Decoded }
     }
 }
 
@@ -216,6 +222,53 @@ async fn memory_limiter_refuses_above_soft_limit_and_recovers() {
     limiter.check();
     limiter.consume(batch(1, "a")).await.unwrap();
     assert_eq!(out.items(), vec![1, 1]);
+}
+
+#[tokio::test]
+async fn fanout_gives_the_decoded_form_to_one_reader_of_it_and_bytes_to_the_others() {
+    let bytes_first = Arc::new(Recorder {
+        wire: true,
+        ..Recorder::default()
+    });
+    let decoded = Arc::new(Recorder::default());
+    let bytes_last = Arc::new(Recorder {
+        wire: true,
+        ..Recorder::default()
+    });
+    let fan = Fanout::new(vec![
+        bytes_first.clone(),
+        decoded.clone(),
+        bytes_last.clone(),
+    ]);
+    assert_eq!(fan.wants(), Form::Decoded);
+    let payload = spans(3);
+    let both = Encoded::with_decoded(payload.to_wire(), payload);
+    let Batch { payload, context } = batch(3, "x");
+    drop(payload);
+    fan.consume(Batch::new(both.clone(), context))
+        .await
+        .unwrap();
+    let got = |r: &Recorder| r.batches.lock().pop().expect("a batch").payload;
+    for (recorder, known) in [
+        (&bytes_first, false),
+        (&decoded, true),
+        (&bytes_last, false),
+    ] {
+        let Payload::Encoded(e) = got(recorder) else {
+            panic!("the bytes were lost")
+        };
+        assert_eq!(e.known_decoded().is_some(), known);
+        assert_eq!(Payload::Encoded(e), both, "same bytes everywhere");
+    }
+
+    // Nobody reads decoded: the last consumer gets the request as it is.
+    let fan = Fanout::new(vec![bytes_first.clone(), bytes_last.clone()]);
+    assert_eq!(fan.wants(), Form::Wire);
+    fan.consume(Batch::new(both, RequestContext::default()))
+        .await
+        .unwrap();
+    assert!(matches!(got(&bytes_last), Payload::Encoded(e) if e.known_decoded().is_some()));
+    assert!(matches!(got(&bytes_first), Payload::Encoded(e) if e.known_decoded().is_none()));
 }
 
 #[tokio::test]

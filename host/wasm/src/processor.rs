@@ -218,6 +218,10 @@ impl Consumer for WasmProcessor {
         shared.forward(done.forward, context).await
     }
 
+    fn wants(&self) -> Form {
+        Form::Wire
+    }
+
     async fn shutdown(&self) {
         if let Some(timer) = self.timer.lock().take() {
             timer.abort();

@@ -245,6 +245,10 @@ impl Consumer for SendingQueue {
         queue.enqueue(batch).await
     }
 
+    fn wants(&self) -> Form {
+        self.options.keep
+    }
+
     async fn shutdown(&self) {
         if self.shutting_down.swap(true, Ordering::SeqCst) {
             return;

@@ -53,8 +53,9 @@
 //!   recorder, its `next`, ignores that), tries refused spans for up to ten more ticks, then
 //!   shuts `next` down, once. A `consume` after shutdown sends the request to `next`
 //!   unchanged.
-//! * Memory: buffered spans plus, per decider call in flight, one copy of that call's spans
-//!   (kept to send on if the decider fails), plus the stash of refused spans.
+//! * Memory: buffered spans plus, per decider call in flight, that call's spans encoded (the
+//!   decider's copy; the decoded spans stay here, to send on if the decider fails), plus the
+//!   stash of refused spans.
 
 mod buffer;
 mod cache;

@@ -109,7 +109,7 @@ impl Sink {
             .batches
             .lock()
             .iter()
-            .filter_map(|b| match &b.payload {
+            .filter_map(|b| match b.payload.decoded().ok()?.as_ref() {
                 Payload::Traces(r) => Some(spans_of(r)),
                 _ => None,
             })
@@ -124,7 +124,7 @@ impl Sink {
         self.batches
             .lock()
             .iter()
-            .filter_map(|b| match &b.payload {
+            .filter_map(|b| match b.payload.decoded().ok()?.as_ref() {
                 Payload::Traces(r) => Some(spans_of(r)),
                 _ => None,
             })
@@ -190,8 +190,10 @@ impl FakeDecider {
 impl Consumer for FakeDecider {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let Batch { payload, context } = batch;
-        let Payload::Traces(mut request) = payload else {
-            return self.next.consume(Batch::new(payload, context)).await;
+        // The tail sampler hands the decider an encoded copy, as the guest reads bytes.
+        let original = payload.clone();
+        let Payload::Traces(mut request) = payload.into_decoded()? else {
+            return self.next.consume(Batch::new(original, context)).await;
         };
         let mut seen = BTreeMap::new();
         for s in request
@@ -241,7 +243,7 @@ impl Consumer for FakeDecider {
                 // As a guest in a processor: what it keeps whole comes back unchanged (decoded),
                 // what it changed comes back as the bytes it wrote.
                 let out = if kept.item_count() == before {
-                    kept
+                    original
                 } else {
                     crate::Encoded::from_guest(Signal::Traces, kept.to_wire(), "decider".into())
                         .map_err(|e| ConsumeError::Invalid(e.to_string()))?

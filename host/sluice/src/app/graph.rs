@@ -9,7 +9,8 @@ use std::sync::Arc;
 use sluice_config::{ComponentId, Config, Connector, Processor, Signal};
 use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{
-    Batch, BatchProcessor, ConsumeError, Consumer, Fanout, MemoryLimiter, ProcessRss, TailSampler,
+    Batch, BatchProcessor, ConsumeError, Consumer, Fanout, Form, MemoryLimiter, ProcessRss,
+    TailSampler,
 };
 use sluice_receivers::SignalConsumers;
 use sluice_wasm::EmitRoutes;
@@ -242,6 +243,10 @@ impl Consumer for Detached {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         self.0.consume(batch).await
     }
+
+    fn wants(&self) -> Form {
+        self.0.wants()
+    }
 }
 
 /// Where a connector's traces end: the pipeline's other exporters carry them on.
@@ -274,5 +279,9 @@ impl Consumer for LateBound {
                 "the connector's pipelines are not running yet",
             )),
         }
+    }
+
+    fn wants(&self) -> Form {
+        self.0.get().map_or(Form::Decoded, |c| c.wants())
     }
 }
