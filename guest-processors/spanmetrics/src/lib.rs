@@ -40,9 +40,8 @@ pub mod timestamps;
 
 use sluice_guest_sdk::EmitError;
 use sluice_guest_sdk::prelude::*;
-use sluice_guest_sdk::prost::Message;
 use sluice_guest_sdk::runtime::Output;
-use sluice_guest_sdk::wire::{self, Last};
+use sluice_guest_sdk::wire::SpanDecoder;
 
 use crate::aggregate::Accumulator;
 use crate::config::Settings;
@@ -54,8 +53,8 @@ pub struct SpanMetrics {
     accumulator: Accumulator,
     delta: DeltaStarts,
     clock: Clock,
-    /// Reused by the fast path (one per level of request → resource → scope → span).
-    buffers: Vec<Vec<u8>>,
+    /// Decodes batches without the span fields no metric reads ([`unused_span_fields`]).
+    spans: SpanDecoder,
 }
 
 impl SpanMetrics {
@@ -65,9 +64,9 @@ impl SpanMetrics {
         Self {
             accumulator: Accumulator::new(&settings, clock.now()),
             delta: DeltaStarts::new(settings.timestamp_cache_size),
+            spans: SpanDecoder::skipping(unused_span_fields(&settings)),
             settings,
             clock,
-            buffers: vec![Vec::new(); 3],
         }
     }
 
@@ -146,22 +145,7 @@ impl Processor for SpanMetrics {
         if signal != Signal::Traces {
             return None;
         }
-        // Decode without the span fields no metric reads: most of a span's decoding cost is
-        // its attributes, events and links.
-        let unused = unused_span_fields(&self.settings);
-        let mut leaf = wire::RetainFields(|n| !unused.contains(&n));
-        let bytes = match wire::rewrite(
-            batch,
-            &[1, 2, 2],
-            Last::Repeated,
-            &mut self.buffers,
-            &mut leaf,
-        ) {
-            Ok(true) => &self.buffers[0][..],
-            Ok(false) => batch,
-            Err(wire::Malformed) => return None,
-        };
-        let decoded = ExportTraceServiceRequest::decode(bytes).ok()?;
+        let decoded = self.spans.decode(batch)?;
         self.record(&decoded);
         Some(Ok(Output::Unchanged))
     }

@@ -29,9 +29,8 @@ pub mod trace_view;
 use std::collections::HashSet;
 
 use sluice_guest_sdk::prelude::*;
-use sluice_guest_sdk::prost::Message;
 use sluice_guest_sdk::runtime::Output;
-use sluice_guest_sdk::wire::{self, Last, Malformed};
+use sluice_guest_sdk::wire::{self, Malformed, SpanDecoder};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, NamedPolicy};
@@ -44,10 +43,8 @@ pub struct TailSampling {
     policies: Vec<NamedPolicy>,
     sample_on_first_match: bool,
     clock: Box<dyn Clock>,
-    /// Span fields no policy reads, left out when the fast path decodes a batch.
-    unused_span_fields: Vec<u32>,
-    /// Reused by the fast path.
-    buffers: Vec<Vec<u8>>,
+    /// Decodes batches without the span fields no policy reads.
+    spans: SpanDecoder,
 }
 
 impl TailSampling {
@@ -74,8 +71,7 @@ impl TailSampling {
                 policies,
                 sample_on_first_match,
                 clock,
-                unused_span_fields,
-                buffers: vec![Vec::new(); 3],
+                spans: SpanDecoder::skipping(unused_span_fields),
             },
             warnings,
         ))
@@ -136,20 +132,7 @@ impl Processor for TailSampling {
         if signal != Signal::Traces {
             return None;
         }
-        let unused = &self.unused_span_fields;
-        let mut leaf = wire::RetainFields(|n| !unused.contains(&n));
-        let decoded = match wire::rewrite(
-            batch,
-            &[1, 2, 2],
-            Last::Repeated,
-            &mut self.buffers,
-            &mut leaf,
-        ) {
-            Ok(true) => ExportTraceServiceRequest::decode(self.buffers[0].as_slice()),
-            Ok(false) => ExportTraceServiceRequest::decode(batch),
-            Err(Malformed) => return None,
-        }
-        .ok()?;
+        let decoded = self.spans.decode(batch)?;
         let (views, kept) = self.decide_batch(&decoded);
         let kept_count = kept.iter().filter(|&&k| k).count();
         if kept_count == views.len() {
