@@ -1,7 +1,6 @@
 //! Building the fixture guests, OTLP builders, a recording consumer, captured logs.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -13,58 +12,11 @@ use sluice_wasm::{
     ComponentSource, Limits, Module, OnError, OutputCheck, ProcessorSpec, Runtime, WasmProcessor,
 };
 
-/// Builds every fixture once per test run (cargo makes it a no-op when nothing changed) and
-/// returns the directory holding the `.wasm` files.
-pub fn build_fixtures() -> &'static Path {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let fixtures = manifest.join("tests/fixtures");
-        let target = manifest.join("../../target/wasm-fixtures");
-        let installed = Command::new("rustup")
-            .args(["target", "list", "--installed"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-wasip2"))
-            .unwrap_or(true);
-        if !installed {
-            let status = Command::new("rustup")
-                .args(["target", "add", "wasm32-wasip2"])
-                .status();
-            assert!(
-                status.is_ok_and(|s| s.success()),
-                "`rustup target add wasm32-wasip2` failed"
-            );
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .current_dir(&fixtures)
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--workspace",
-            ])
-            .output()
-            .expect("run cargo to build the fixture guests");
-        assert!(
-            output.status.success(),
-            "building the fixture guests failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        target.join("wasm32-wasip2/release")
-    })
-}
-
-/// The component file of a fixture (`ok`, `panic`, `reject-config`...).
+/// The component file of a fixture (`ok`, `panic`, `reject-config`...), built on first use.
 pub fn fixture(name: &str) -> PathBuf {
-    build_fixtures().join(format!("fixture_{}.wasm", name.replace('-', "_")))
+    sluice_fixture_guests::path(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// One runtime (one engine, one epoch ticker) for the whole test binary.
 pub fn runtime() -> Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME

@@ -3,10 +3,8 @@
 //! fixtures, built on first use into target/wasm-fixtures), configs, batches and a recorder.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
@@ -18,46 +16,10 @@ use sluice_wasm::Runtime;
 
 use super::super::Router;
 
-/// The directory of sluice-wasm's fixture guests, built if missing.
-pub(super) fn fixtures() -> &'static Path {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let target = manifest.join("../../target/wasm-fixtures");
-        let dir = target.join("wasm32-wasip2/release");
-        if ["panic", "spin", "hog", "ok"]
-            .iter()
-            .all(|f| dir.join(format!("fixture_{f}.wasm")).is_file())
-        {
-            return dir;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .current_dir(manifest.join("../wasm/tests/fixtures"))
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--workspace",
-            ])
-            .output()
-            .expect("run cargo to build the fixture guests");
-        assert!(
-            output.status.success(),
-            "building the fixture guests failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        dir
-    })
-}
-
+/// The component file of one of sluice-wasm's fixture guests, built on first use.
 pub(super) fn fixture(name: &str) -> String {
-    fixtures()
-        .join(format!("fixture_{name}.wasm"))
+    sluice_fixture_guests::path(name)
+        .unwrap_or_else(|e| panic!("{e}"))
         .display()
         .to_string()
 }
