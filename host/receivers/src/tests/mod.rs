@@ -155,19 +155,14 @@ impl Harness {
         consumers: SignalConsumers,
         authenticators: &Authenticators,
     ) -> Harness {
-        let metrics = Metrics::new();
-        let tenancies = Tenancies::new();
-        let receiver = crate::start(
-            &id(),
-            &settings,
+        Harness::start_in(
+            settings,
             consumers,
             authenticators,
-            &tenancies,
-            &metrics,
+            &Tenancies::new(),
+            Metrics::new(),
         )
         .await
-        .expect("receiver starts");
-        Harness { receiver, metrics }
     }
 
     /// Started with `tenancy` as extension `tenancy`, which the receiver references.
@@ -185,12 +180,22 @@ impl Harness {
             tenancy_id.clone(),
             Arc::new(Tenancy::new(&tenancy_id, tenancy, &metrics)),
         );
+        Harness::start_in(settings, consumers, authenticators, &tenancies, metrics).await
+    }
+
+    async fn start_in(
+        settings: OtlpReceiverSettings,
+        consumers: SignalConsumers,
+        authenticators: &Authenticators,
+        tenancies: &Tenancies,
+        metrics: Metrics,
+    ) -> Harness {
         let receiver = crate::start(
             &id(),
             &settings,
             consumers,
             authenticators,
-            &tenancies,
+            tenancies,
             &metrics,
         )
         .await
