@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use tokio::time::Instant;
 
 use super::cache::DecisionCache;
@@ -40,8 +39,8 @@ pub(crate) struct Pending {
     /// When its first span arrived.
     pub first_seen: Instant,
     pub spans: usize,
-    /// Its spans, one envelope per resource of each request they came in.
-    pub resource_spans: Vec<ResourceSpans>,
+    /// Its spans, encoded as `ResourceSpans` records (see [`TracePart`]).
+    pub bytes: Vec<u8>,
     /// The context of the request that brought its first span.
     pub context: RequestContext,
     /// How often the decider refused to decide it.
@@ -57,7 +56,8 @@ pub(crate) struct Taken {
 
 /// Spans that arrived while their trace was being decided.
 pub(crate) struct Parked {
-    pub resource_spans: Vec<ResourceSpans>,
+    /// Encoded as `ResourceSpans` records (see [`TracePart`]).
+    pub bytes: Vec<u8>,
     pub spans: usize,
     pub context: RequestContext,
 }
@@ -169,7 +169,7 @@ impl Buffer {
             } else if let Some(parked) = self.deciding.get_mut(&key) {
                 self.parked_spans += part.spans;
                 parked.push(Parked {
-                    resource_spans: part.resource_spans,
+                    bytes: part.bytes,
                     spans: part.spans,
                     context: context.clone(),
                 });
@@ -186,13 +186,13 @@ impl Buffer {
                         seq,
                         first_seen: now,
                         spans: 0,
-                        resource_spans: Vec::new(),
+                        bytes: Vec::new(),
                         context: context.clone(),
                         refusals: 0,
                     }
                 });
                 trace.spans += part.spans;
-                trace.resource_spans.extend(part.resource_spans);
+                append(&mut trace.bytes, part.bytes);
                 if trace.spans > self.limits.max_trace_spans {
                     oversized.push(key);
                 }
@@ -290,10 +290,20 @@ impl Buffer {
         for parked in self.deciding.remove(&key).unwrap_or_default() {
             self.parked_spans -= parked.spans;
             trace.spans += parked.spans;
-            trace.resource_spans.extend(parked.resource_spans);
+            append(&mut trace.bytes, parked.bytes);
         }
         self.spans += trace.spans;
         self.order.insert(trace.seq, key);
         self.traces.insert(key, trace);
+    }
+}
+
+/// `more` after `bytes` (moved when `bytes` is empty, the common case of a trace whose spans
+/// all come in one request).
+fn append(bytes: &mut Vec<u8>, more: Vec<u8>) {
+    if bytes.is_empty() {
+        *bytes = more;
+    } else {
+        bytes.extend_from_slice(&more);
     }
 }

@@ -4,13 +4,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::buffer::Buffer;
-use super::group::{TraceKey, span_count};
+use super::group::TraceKey;
+use crate::encoded::Encoded;
 use crate::metrics::TailSamplingMetrics;
-use crate::{Batch, ConsumeError, Consumer, Payload, RequestContext};
+use crate::{Batch, ConsumeError, Consumer, RequestContext, Signal};
 
 /// Ticks a refused delivery is tried again before its spans are counted as lost.
 pub(crate) const RETRY_ATTEMPTS: u32 = 10;
@@ -28,7 +29,8 @@ pub(crate) enum Mark {
 
 /// Spans `next` refused, to try again on the next tick.
 pub(crate) struct Retry {
-    pub request: ExportTraceServiceRequest,
+    /// An encoded traces request.
+    pub bytes: Bytes,
     pub context: RequestContext,
     pub spans: usize,
     /// Deliveries tried so far.
@@ -74,22 +76,22 @@ impl Core {
             .set_on_memory(buffer.traces_on_memory(), buffer.spans_on_memory());
     }
 
-    /// Send spans the processor owns to `next`. A refusal stashes them for the next tick;
-    /// other errors were counted and logged by the stage that failed.
-    pub(crate) async fn deliver(
-        &self,
-        request: ExportTraceServiceRequest,
-        context: RequestContext,
-    ) {
-        let spans = span_count(&request);
+    /// Send spans the processor owns (`bytes`, an encoded request of `spans` spans) to `next`.
+    /// A refusal stashes them for the next tick; other errors were counted and logged by the
+    /// stage that failed.
+    pub(crate) async fn deliver(&self, bytes: Bytes, spans: usize, context: RequestContext) {
         if spans == 0 {
             return;
         }
-        let batch = Batch::new(Payload::Traces(request.clone()), context.clone());
-        match self.next.consume(batch).await {
+        let payload = Encoded::from_host(Signal::Traces, bytes.clone(), spans);
+        match self
+            .next
+            .consume(Batch::new(payload, context.clone()))
+            .await
+        {
             Ok(()) => {}
             Err(ConsumeError::Refused { .. }) => self.stash(Retry {
-                request,
+                bytes,
                 context,
                 spans,
                 attempts: 1,
@@ -134,10 +136,8 @@ impl Core {
         let mut refused = false;
         for mut retry in entries {
             if !refused {
-                let batch = Batch::new(
-                    Payload::Traces(retry.request.clone()),
-                    retry.context.clone(),
-                );
+                let payload = Encoded::from_host(Signal::Traces, retry.bytes.clone(), retry.spans);
+                let batch = Batch::new(payload, retry.context.clone());
                 match self.next.consume(batch).await {
                     Ok(()) => continue,
                     Err(ConsumeError::Refused { .. }) => refused = true,

@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::TailSampler;
 use super::buffer::{Decision, Parked, Taken};
 use super::core::{Mark, Retry};
-use super::group::{request_of, span_count};
+use super::group::request_of;
 use crate::encoded::Encoded;
 use crate::{AuthInfo, Batch, ConsumeError, Payload, Signal};
 
@@ -74,8 +76,8 @@ impl TailSampler {
                 marks.insert(t.key, Mark::Registered);
             }
         }
-        // The evaluator gets a copy, encoded (it reads bytes; an encoding costs less than a
-        // deep copy of the spans): on failure the originals are sent on.
+        // The evaluator gets a copy (the traces' records concatenated): on failure the
+        // originals are sent on.
         let result = self
             .decider
             .consume(Batch::new(encoded_copy(&traces), context.clone()))
@@ -111,8 +113,8 @@ impl TailSampler {
             );
         }
 
-        let mut refused_by_next = Vec::new();
-        let mut forward = Vec::new();
+        let (mut refused_by_next, mut refused_spans) = (Vec::new(), 0);
+        let (mut forward, mut forward_spans) = (Vec::new(), 0);
         let mut parked_sampled: Vec<Parked> = Vec::new();
         let mut parked_dropped = 0;
         let mut counts = [0usize; 2];
@@ -122,7 +124,8 @@ impl TailSampler {
                 let decision = match (mark, verdict) {
                     (Mark::CameOut, _) => Decision::Sampled,
                     (Mark::Refused, _) => {
-                        refused_by_next.push(std::mem::take(&mut t.trace.resource_spans));
+                        refused_spans += t.trace.spans;
+                        refused_by_next.push(std::mem::take(&mut t.trace.bytes));
                         Decision::Sampled
                     }
                     (Mark::Registered, Verdict::Decided) => Decision::NotSampled,
@@ -132,7 +135,8 @@ impl TailSampler {
                         continue;
                     }
                     (Mark::Registered, _) => {
-                        forward.push(std::mem::take(&mut t.trace.resource_spans));
+                        forward_spans += t.trace.spans;
+                        forward.push(std::mem::take(&mut t.trace.bytes));
                         Decision::Sampled
                     }
                 };
@@ -151,42 +155,29 @@ impl TailSampler {
         core.metrics.late_spans(false, parked_dropped);
 
         if !refused_by_next.is_empty() {
-            let request = request_of(refused_by_next);
             core.stash(Retry {
-                spans: span_count(&request),
-                request,
+                spans: refused_spans,
+                bytes: request_of(refused_by_next.iter().map(Vec::as_slice)),
                 context: context.clone(),
                 attempts: 1,
             });
         }
         if !forward.is_empty() {
-            core.deliver(request_of(forward), context).await;
+            let bytes = request_of(forward.iter().map(Vec::as_slice));
+            core.deliver(bytes, forward_spans, context).await;
         }
         for parked in parked_sampled {
             core.metrics.late_spans(true, parked.spans);
-            core.deliver(request_of([parked.resource_spans]), parked.context)
+            core.deliver(Bytes::from(parked.bytes), parked.spans, parked.context)
                 .await;
         }
         verdict
     }
 }
 
-/// The spans of `traces` as one encoded request, without copying them.
+/// The spans of `traces` as one encoded request: their records concatenated.
 fn encoded_copy(traces: &[Taken]) -> Payload {
-    let parts = || traces.iter().flat_map(|t| &t.trace.resource_spans);
-    let len: usize = parts()
-        .map(|rs| prost::encoding::message::encoded_len(1, rs))
-        .sum();
-    let mut buf = bytes::BytesMut::with_capacity(len);
-    let mut items = 0;
-    for rs in parts() {
-        prost::encoding::message::encode(1, rs, &mut buf);
-        items += rs
-            .scope_spans
-            .iter()
-            .map(|ss| ss.spans.len())
-            .sum::<usize>();
-    }
-    debug_assert_eq!(buf.len(), len);
-    Encoded::from_host(Signal::Traces, buf.freeze(), items)
+    let bytes = request_of(traces.iter().map(|t| t.trace.bytes.as_slice()));
+    let spans = traces.iter().map(|t| t.trace.spans).sum();
+    Encoded::from_host(Signal::Traces, bytes, spans)
 }

@@ -53,9 +53,12 @@
 //!   recorder, its `next`, ignores that), tries refused spans for up to ten more ticks, then
 //!   shuts `next` down, once. A `consume` after shutdown sends the request to `next`
 //!   unchanged.
-//! * Memory: buffered spans plus, per decider call in flight, that call's spans encoded (the
-//!   decider's copy; the decoded spans stay here, to send on if the decider fails), plus the
-//!   stash of refused spans.
+//! * Spans are buffered as they arrived, encoded, each trace's in `ResourceSpans` records of its
+//!   own (copies of the envelopes it came in and of its spans' bytes): nothing is decoded, a
+//!   decider call is the records of its traces concatenated, and what comes out is sent on as
+//!   the decider's bytes. A request that arrives decoded is encoded once.
+//! * Memory: buffered spans plus, per decider call in flight, that call's copy (the buffered
+//!   spans stay here, to send on if the decider fails), plus the stash of refused spans.
 
 mod buffer;
 mod cache;
@@ -77,8 +80,9 @@ use self::core::{Core, RETRY_ATTEMPTS};
 use self::decide::Mode;
 use self::group::{group_by_trace, request_of};
 use self::recorder::Recorder;
+use crate::encoded::Encoded;
 use crate::metrics::TailSamplingMetrics;
-use crate::{Batch, ConsumeError, Consumer, Payload, Signal};
+use crate::{Batch, ConsumeError, Consumer, Form, Signal};
 
 /// Tuning that is not part of the configuration.
 #[derive(Debug, Clone)]
@@ -255,19 +259,22 @@ impl Consumer for TailSampler {
         if payload.signal() != Signal::Traces || core.buffer.lock().is_closed() {
             return core.next.consume(Batch::new(payload, context)).await;
         }
-        let request = match payload.into_decoded() {
-            Ok(Payload::Traces(request)) => request,
-            Ok(other) => return core.next.consume(Batch::new(other, context)).await,
+        // Spans are buffered as bytes: a request that arrives decoded only is encoded once.
+        let bytes = payload.to_wire();
+        let parts = match group_by_trace(&bytes) {
+            Ok(parts) => parts,
             Err(error) => {
                 tracing::warn!(
                     processor = core.metrics.processor(),
                     %error,
-                    "spans refused: they do not decode"
+                    "spans refused: their encoding is broken"
                 );
-                return Err(error.into());
+                return Err(ConsumeError::Invalid(format!(
+                    "malformed OTLP traces request: {error}"
+                )));
             }
         };
-        let parts = group_by_trace(request);
+        drop((payload, bytes));
         if parts.is_empty() {
             return Ok(());
         }
@@ -276,10 +283,11 @@ impl Consumer for TailSampler {
         // Traces decided before: sampled spans go on now, nothing else is kept yet.
         if !classified.sampled.is_empty() {
             let spans = classified.sampled.iter().map(|p| p.spans).sum();
-            let request = request_of(classified.sampled.into_iter().map(|p| p.resource_spans));
+            let request = request_of(classified.sampled.iter().map(|p| p.bytes.as_slice()));
+            let payload = Encoded::from_host(Signal::Traces, request, spans);
             match core
                 .next
-                .consume(Batch::new(Payload::Traces(request), context.clone()))
+                .consume(Batch::new(payload, context.clone()))
                 .await
             {
                 Ok(()) => core.metrics.late_spans(true, spans),
@@ -309,8 +317,9 @@ impl Consumer for TailSampler {
             Ok(admitted) => admitted,
             Err(undecided) => {
                 // Shut down meanwhile (a producer outlived shutdown): send the rest on.
-                let request = request_of(undecided.into_iter().map(|p| p.resource_spans));
-                core.deliver(request, context).await;
+                let spans = undecided.iter().map(|p| p.spans).sum();
+                let request = request_of(undecided.iter().map(|p| p.bytes.as_slice()));
+                core.deliver(request, spans, context).await;
                 return Ok(());
             }
         };
@@ -320,14 +329,19 @@ impl Consumer for TailSampler {
             // Decided between the two looks at the caches.
             let spans = admitted.sampled.iter().map(|p| p.spans).sum();
             core.metrics.late_spans(true, spans);
-            let request = request_of(admitted.sampled.into_iter().map(|p| p.resource_spans));
-            core.deliver(request, context).await;
+            let request = request_of(admitted.sampled.iter().map(|p| p.bytes.as_slice()));
+            core.deliver(request, spans, context).await;
         }
         if !admitted.early.is_empty() {
             core.metrics.decided_too_early(admitted.early.len());
             self.decide(admitted.early, Mode::Early).await;
         }
         Ok(())
+    }
+
+    /// Spans are buffered as bytes.
+    fn wants(&self) -> Form {
+        Form::Wire
     }
 
     async fn shutdown(&self) {

@@ -16,8 +16,8 @@ use sluice_config::TailSamplingSettings;
 use tokio::sync::Semaphore;
 
 use super::*;
-use crate::RequestContext;
 use crate::metrics::Metrics;
+use crate::{Payload, RequestContext};
 
 const WAIT: Duration = Duration::from_secs(10);
 

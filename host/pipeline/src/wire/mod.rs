@@ -76,6 +76,8 @@ struct Field<'a> {
     offset: usize,
     /// Offset of `value` from the start of the request.
     value_offset: usize,
+    /// Offset of the end of the field from the start of the request.
+    end: usize,
 }
 
 /// The fields of one message, in order. `base`: offset of the message in the request.
@@ -162,6 +164,7 @@ impl<'a> Fields<'a> {
             value,
             offset: self.base + start,
             value_offset,
+            end: self.base + self.pos,
         }))
     }
 }
@@ -303,6 +306,71 @@ pub fn each_trace_id<'a>(
         })?;
         trace_id(id);
         Ok(())
+    })
+}
+
+/// What [`each_span_in_envelopes`] reports, in the order of the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TraceLevel<'a> {
+    /// A new `ResourceSpans`: its fields other than the scope lists, as encoded records (tags
+    /// included), in order.
+    Resource(Vec<&'a [u8]>),
+    /// A new `ScopeSpans` of the last resource: its fields other than the spans, likewise.
+    Scope(Vec<&'a [u8]>),
+    /// A span of the last scope: its trace id (as [`each_trace_id`] reads it) and its encoded
+    /// message (without tag and length).
+    Span { trace_id: &'a [u8], span: &'a [u8] },
+}
+
+/// Walks an encoded traces request down to its spans, reporting each resource and scope (their
+/// own fields) before the spans inside them, so that a caller can regroup spans into new
+/// envelopes without decoding them. The framing is checked as [`count_items`] checks it.
+pub(crate) fn each_span_in_envelopes<'a>(
+    request: &'a [u8],
+    mut visit: impl FnMut(TraceLevel<'a>),
+) -> Result<(), WireError> {
+    // Each level is walked twice: its own fields first (they may follow the children), then
+    // its children.
+    let own_fields = |message: &'a [u8], base: usize| -> Result<Vec<&'a [u8]>, WireError> {
+        let mut own = Vec::new();
+        each_field(message, base, ENVELOPE, |f| {
+            if f.number != 2 {
+                own.push(&request[f.offset..f.end]);
+            }
+            Ok(())
+        })?;
+        Ok(own)
+    };
+    each_field(request, 0, REQUEST, |resource| {
+        if resource.number != 1 {
+            return Ok(());
+        }
+        let (body, base) = (resource.value, resource.value_offset);
+        visit(TraceLevel::Resource(own_fields(body, base)?));
+        each_field(body, base, ENVELOPE, |scope| {
+            if scope.number != 2 {
+                return Ok(());
+            }
+            let (body, base) = (scope.value, scope.value_offset);
+            visit(TraceLevel::Scope(own_fields(body, base)?));
+            each_field(body, base, ENVELOPE, |span| {
+                if span.number != 2 {
+                    return Ok(());
+                }
+                let mut trace_id: &[u8] = &[];
+                each_field(span.value, span.value_offset, SPAN, |f| {
+                    if f.number == 1 {
+                        trace_id = f.value;
+                    }
+                    Ok(())
+                })?;
+                visit(TraceLevel::Span {
+                    trace_id,
+                    span: span.value,
+                });
+                Ok(())
+            })
+        })
     })
 }
 
