@@ -2,30 +2,24 @@
 //! span's decoding cost is its attributes, events and links.
 
 use prost::Message;
+use prost::bytes::Buf;
+use prost::encoding::{DecodeContext, WireType, check_wire_type, decode_key, decode_varint};
 
 use super::proto::Malformed;
-use super::walk::{Last, RetainFields, rewrite};
-use crate::otlp::ExportTraceServiceRequest;
-
-/// `ExportTraceServiceRequest.resource_spans` → `ResourceSpans.scope_spans` →
-/// `ScopeSpans.spans`.
-const SPANS: &[u32] = &[1, 2, 2];
+use crate::otlp::{ExportTraceServiceRequest, ResourceSpans, ScopeSpans, Span};
 
 /// Decodes traces requests leaving out the span fields it was made with (by field number:
-/// `Span.attributes` is 9, `events` 11, `links` 13...). Reuses its buffers from batch to batch.
+/// `Span.attributes` is 9, `events` 11, `links` 13...), in one pass: the skipped fields are
+/// stepped over, every other field is decoded as prost decodes it.
 #[derive(Debug, Default)]
 pub struct SpanDecoder {
     skip: Vec<u32>,
-    buffers: Vec<Vec<u8>>,
 }
 
 impl SpanDecoder {
     /// A decoder that leaves out the span fields `skip`.
     pub fn skipping(skip: Vec<u32>) -> Self {
-        SpanDecoder {
-            skip,
-            buffers: vec![Vec::new(); SPANS.len()],
-        }
+        SpanDecoder { skip }
     }
 
     /// The span fields left out.
@@ -33,21 +27,188 @@ impl SpanDecoder {
         &self.skip
     }
 
-    /// The request without the skipped span fields; `None` when its framing is broken or it
-    /// does not decode (the decoded path then reports what is wrong).
+    /// The request without the skipped span fields; `None` when it does not decode (the
+    /// decoded path then reports what is wrong). What a skipped field holds is not looked at.
     pub fn decode(&mut self, request: &[u8]) -> Option<ExportTraceServiceRequest> {
-        let skip = &self.skip;
-        let mut strip = RetainFields(|n| !skip.contains(&n));
-        match rewrite(
+        let skip = self.skip.as_slice();
+        decode_with(
             request,
-            SPANS,
-            Last::Repeated,
-            &mut self.buffers,
-            &mut strip,
-        ) {
-            Ok(true) => ExportTraceServiceRequest::decode(self.buffers[0].as_slice()).ok(),
-            Ok(false) => ExportTraceServiceRequest::decode(request).ok(),
-            Err(Malformed) => None,
+            |request: &mut ExportTraceServiceRequest, tag, wire, buf| {
+                if tag != 1 {
+                    return Ok(false);
+                }
+                let resource = decode_with(
+                    nested(wire, buf)?,
+                    |rs: &mut ResourceSpans, tag, wire, buf| {
+                        if tag != 2 {
+                            return Ok(false);
+                        }
+                        rs.scope_spans.push(decode_scope(nested(wire, buf)?, skip)?);
+                        Ok(true)
+                    },
+                )?;
+                request.resource_spans.push(resource);
+                Ok(true)
+            },
+        )
+        .ok()
+    }
+}
+
+fn decode_scope(bytes: &[u8], skip: &[u32]) -> Result<ScopeSpans, Malformed> {
+    decode_with(bytes, |ss: &mut ScopeSpans, tag, wire, buf| {
+        if tag != 2 {
+            return Ok(false);
+        }
+        let span = decode_with(nested(wire, buf)?, |_: &mut Span, tag, wire, buf| {
+            if !skip.contains(&tag) {
+                return Ok(false);
+            }
+            prost::encoding::skip_field(wire, tag, buf, DecodeContext::default())
+                .map_err(|_| Malformed)?;
+            Ok(true)
+        })?;
+        ss.spans.push(span);
+        Ok(true)
+    })
+}
+
+/// Decodes a message of type `M` from `buf`: `field` takes the fields it handles (returning
+/// true), prost decodes the others.
+fn decode_with<M, F>(mut buf: &[u8], mut field: F) -> Result<M, Malformed>
+where
+    M: Message + Default,
+    F: FnMut(&mut M, u32, WireType, &mut &[u8]) -> Result<bool, Malformed>,
+{
+    let mut message = M::default();
+    while buf.has_remaining() {
+        let (tag, wire) = decode_key(&mut buf).map_err(|_| Malformed)?;
+        if !field(&mut message, tag, wire, &mut buf)? {
+            message
+                .merge_field(tag, wire, &mut buf, DecodeContext::default())
+                .map_err(|_| Malformed)?;
+        }
+    }
+    Ok(message)
+}
+
+/// The bytes of an embedded message field whose key was just read, stepping `buf` past them.
+fn nested<'a>(wire: WireType, buf: &mut &'a [u8]) -> Result<&'a [u8], Malformed> {
+    check_wire_type(WireType::LengthDelimited, wire).map_err(|_| Malformed)?;
+    let len = decode_varint(buf).map_err(|_| Malformed)?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&len| len <= buf.len())
+        .ok_or(Malformed)?;
+    let (value, rest) = buf.split_at(len);
+    *buf = rest;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otlp::trace::span;
+    use crate::otlp::{AnyValue, InstrumentationScope, KeyValue, Resource, Status, any_value};
+
+    fn kv(key: &str, value: &str) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(value.into())),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn request() -> ExportTraceServiceRequest {
+        let span = |i: u8| Span {
+            trace_id: vec![i; 16],
+            span_id: vec![i; 8],
+            parent_span_id: vec![i + 1; 8],
+            trace_state: "ot=th:8".into(),
+            name: format!("span {i}"),
+            kind: 2,
+            start_time_unix_nano: 1_000,
+            end_time_unix_nano: 2_000 + u64::from(i),
+            attributes: vec![kv("http.method", "GET"), kv("k", "v")],
+            events: vec![span::Event {
+                name: "e".into(),
+                attributes: vec![kv("a", "b")],
+                ..Default::default()
+            }],
+            links: vec![span::Link {
+                trace_id: vec![9; 16],
+                ..Default::default()
+            }],
+            status: Some(Status {
+                code: 2,
+                message: "bad".into(),
+            }),
+            flags: 0x301,
+            ..Default::default()
+        };
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", "front")],
+                    ..Default::default()
+                }),
+                scope_spans: vec![
+                    ScopeSpans {
+                        scope: Some(InstrumentationScope {
+                            name: "lib".into(),
+                            ..Default::default()
+                        }),
+                        spans: vec![span(1), span(2)],
+                        schema_url: "s".into(),
+                    },
+                    ScopeSpans {
+                        spans: vec![span(3)],
+                        ..Default::default()
+                    },
+                ],
+                schema_url: "r".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn decodes_as_prost_without_the_skipped_fields() {
+        let full = request();
+        let bytes = full.encode_to_vec();
+        assert_eq!(SpanDecoder::default().decode(&bytes), Some(full.clone()));
+        let mut lean = full;
+        for span in lean
+            .resource_spans
+            .iter_mut()
+            .flat_map(|rs| &mut rs.scope_spans)
+            .flat_map(|ss| &mut ss.spans)
+        {
+            span.attributes.clear();
+            span.events.clear();
+            span.links.clear();
+            span.parent_span_id.clear();
+        }
+        let mut decoder = SpanDecoder::skipping(vec![4, 9, 11, 13]);
+        assert_eq!(decoder.decode(&bytes), Some(lean));
+    }
+
+    #[test]
+    fn broken_input_is_none_and_never_a_panic() {
+        let bytes = request().encode_to_vec();
+        let mut decoder = SpanDecoder::skipping(vec![9]);
+        for cut in 0..bytes.len() {
+            let part = &bytes[..cut];
+            let prost_ok = ExportTraceServiceRequest::decode(part).is_ok();
+            // A cut breaks the framing of the field it falls in, skipped or not: both fail,
+            // or both succeed when it falls between two resources.
+            assert_eq!(decoder.decode(part).is_some(), prost_ok, "cut at {cut}");
+        }
+        for i in 0..bytes.len() {
+            let mut corrupt = bytes.clone();
+            corrupt[i] ^= 0xff;
+            let _ = decoder.decode(&corrupt);
         }
     }
 }
