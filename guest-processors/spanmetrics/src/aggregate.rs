@@ -133,12 +133,11 @@ impl<'a> SpanContext<'a> {
         } else {
             common.with(&s.calls_dimensions, &sources).encode_key(key);
         }
-        if let Some((series, overflow)) = resource.calls.get_or_create(key, limit, self.now, || 0) {
-            if !overflow && let Some(max) = s.exemplars {
-                series.add_exemplar(self.span, duration, max);
-            }
-            series.data = series.data.saturating_add(self.count);
+        let (series, overflow) = resource.calls.get_or_create(key, limit, self.now, || 0);
+        if !overflow && let Some(max) = s.exemplars {
+            series.add_exemplar(self.span, duration, max);
         }
+        series.data = series.data.saturating_add(self.count);
 
         if let Some(kind) = &s.histogram {
             // Without per-metric dimensions the key is the one just used for calls.
@@ -147,16 +146,13 @@ impl<'a> SpanContext<'a> {
                     .with(&s.histogram_dimensions, &sources)
                     .encode_key(key);
             }
-            if let Some((series, overflow)) =
-                resource
-                    .durations
-                    .get_or_create(key, limit, self.now, || Histogram::new(kind))
-            {
-                if !overflow && let Some(max) = s.exemplars {
-                    series.add_exemplar(self.span, duration, max);
-                }
-                series.data.observe(duration, self.count, kind);
+            let (series, overflow) = resource
+                .durations
+                .get_or_create(key, limit, self.now, || Histogram::new(kind));
+            if !overflow && let Some(max) = s.exemplars {
+                series.add_exemplar(self.span, duration, max);
             }
+            series.data.observe(duration, self.count, kind);
         }
 
         if let Some(event_dimensions) = &s.events {
@@ -169,14 +165,11 @@ impl<'a> SpanContext<'a> {
                 self.base(&sources)
                     .with(event_dimensions, &sources)
                     .encode_key(key);
-                if let Some((series, overflow)) =
-                    resource.events.get_or_create(key, limit, self.now, || 0)
-                {
-                    if !overflow && let Some(max) = s.exemplars {
-                        series.add_exemplar(self.span, duration, max);
-                    }
-                    series.data = series.data.saturating_add(self.count);
+                let (series, overflow) = resource.events.get_or_create(key, limit, self.now, || 0);
+                if !overflow && let Some(max) = s.exemplars {
+                    series.add_exemplar(self.span, duration, max);
                 }
+                series.data = series.data.saturating_add(self.count);
             }
         }
     }

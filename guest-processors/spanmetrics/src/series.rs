@@ -3,7 +3,8 @@
 //! keyed by its attributes in OTLP encoding ([`crate::dimensions::AttrList::encode_key`]), so
 //! the key is all a series needs to be written out.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 
 use sluice_guest_sdk::otlp::Span;
 
@@ -86,28 +87,36 @@ impl<T> Default for SeriesMap<T> {
 impl<T> SeriesMap<T> {
     /// The series for `key`, created with `data()` if new. When `limit` series exist already
     /// (`limit > 0`), a new key gets the overflow series instead, whose only attribute is
-    /// `otel.metric.overflow = true`; the flag says so. `None` never happens in practice (the
-    /// key was just inserted).
+    /// `otel.metric.overflow = true`; the flag says so. One lookup of `key`; it is copied
+    /// only when a series is created.
     pub fn get_or_create(
         &mut self,
         key: &[u8],
         limit: usize,
         now: u64,
         data: impl FnOnce() -> T,
-    ) -> Option<(&mut Series<T>, bool)> {
-        if !self.series.contains_key(key) {
-            if limit > 0 && self.series.len() >= limit {
-                let seq = self.next_seq;
-                let (_, overflow) = self.overflow.get_or_insert_with(|| {
+    ) -> (&mut Series<T>, bool) {
+        let Self {
+            series,
+            overflow,
+            next_seq,
+        } = self;
+        let full = limit > 0 && series.len() >= limit;
+        match series.entry_ref(key) {
+            EntryRef::Occupied(entry) => (entry.into_mut(), false),
+            EntryRef::Vacant(entry) if !full => {
+                let seq = *next_seq;
+                *next_seq += 1;
+                (entry.insert(Series::new(now, seq, data())), false)
+            }
+            EntryRef::Vacant(_) => {
+                let seq = *next_seq;
+                let (_, overflow) = overflow.get_or_insert_with(|| {
                     (dimensions::overflow_key(), Series::new(now, seq, data()))
                 });
-                return Some((overflow, true));
+                (overflow, true)
             }
-            self.series
-                .insert(key.to_vec(), Series::new(now, self.next_seq, data()));
-            self.next_seq += 1;
         }
-        self.series.get_mut(key).map(|s| (s, false))
     }
 
     /// Every series in creation order, the overflow series last, with its id and its encoded
@@ -162,7 +171,7 @@ mod tests {
     fn new_keys_beyond_the_limit_share_the_overflow_series() {
         let mut m: SeriesMap<u64> = SeriesMap::default();
         for key in [b"a", b"b", b"c", b"d", b"a"] {
-            let (s, overflow) = m.get_or_create(key, 2, 7, || 0).expect("series");
+            let (s, overflow) = m.get_or_create(key, 2, 7, || 0);
             s.data += 1;
             assert_eq!(overflow, key == b"c" || key == b"d");
         }
