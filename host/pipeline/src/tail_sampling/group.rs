@@ -126,8 +126,13 @@ fn encode_part(
 }
 
 /// One encoded request holding the given parts' records, in order.
-pub(crate) fn request_of<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Bytes {
-    let mut out = BytesMut::new();
+pub(crate) fn request_of<'a, I>(parts: I) -> Bytes
+where
+    I: IntoIterator<Item = &'a [u8]>,
+    I::IntoIter: Clone,
+{
+    let parts = parts.into_iter();
+    let mut out = BytesMut::with_capacity(parts.clone().map(<[u8]>::len).sum());
     for part in parts {
         out.extend_from_slice(part);
     }
