@@ -3,8 +3,10 @@
 //! keyed by its attributes in OTLP encoding ([`crate::dimensions::AttrList::encode_key`]), so
 //! the key is all a series needs to be written out.
 
+use std::hash::BuildHasher;
+
 use hashbrown::HashMap;
-use hashbrown::hash_map::EntryRef;
+use hashbrown::hash_map::RawEntryMut;
 
 use sluice_guest_sdk::otlp::Span;
 
@@ -59,6 +61,18 @@ impl<T> Series<T> {
     }
 }
 
+/// `a == b`, eight bytes at a time: keys are encoded attribute lists of some 100 bytes, and
+/// a WebAssembly `memcmp` compares byte by byte.
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a_words, b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (a_rest, b_rest) = (a_words.remainder(), b_words.remainder());
+    let word = |w: &[u8]| u64::from_ne_bytes(<[u8; 8]>::try_from(w).unwrap_or_default());
+    a_words.zip(b_words).all(|(x, y)| word(x) == word(y)) && a_rest == b_rest
+}
+
 /// Which series of a map: one keyed by its attributes, or the overflow series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeriesId<'a> {
@@ -102,14 +116,19 @@ impl<T> SeriesMap<T> {
             next_seq,
         } = self;
         let full = limit > 0 && series.len() >= limit;
-        match series.entry_ref(key) {
-            EntryRef::Occupied(entry) => (entry.into_mut(), false),
-            EntryRef::Vacant(entry) if !full => {
+        let hash = series.hasher().hash_one(key);
+        match series.raw_entry_mut().from_hash(hash, |k| same_key(k, key)) {
+            RawEntryMut::Occupied(entry) => (entry.into_mut(), false),
+            RawEntryMut::Vacant(entry) if !full => {
                 let seq = *next_seq;
                 *next_seq += 1;
-                (entry.insert(Series::new(now, seq, data())), false)
+                let series = Series::new(now, seq, data());
+                (
+                    entry.insert_hashed_nocheck(hash, key.to_vec(), series).1,
+                    false,
+                )
             }
-            EntryRef::Vacant(_) => {
+            RawEntryMut::Vacant(_) => {
                 let seq = *next_seq;
                 let (_, overflow) = overflow.get_or_insert_with(|| {
                     (dimensions::overflow_key(), Series::new(now, seq, data()))
@@ -166,6 +185,23 @@ impl<T> SeriesMap<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_compare_as_slices() {
+        let key: Vec<u8> = (0..41).collect();
+        for len in 0..key.len() {
+            let a = &key[..len];
+            let copy = a.to_vec();
+            assert!(same_key(a, &copy));
+            assert!(len == 0 || !same_key(a, &key[1..=len]));
+            assert!(len == 0 || !same_key(a, &key[..len - 1]));
+            for i in 0..len {
+                let mut b = a.to_vec();
+                b[i] ^= 1;
+                assert!(!same_key(a, &b), "len {len}, byte {i}");
+            }
+        }
+    }
 
     #[test]
     fn new_keys_beyond_the_limit_share_the_overflow_series() {
