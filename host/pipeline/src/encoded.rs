@@ -107,6 +107,22 @@ impl Encoded {
         }
     }
 
+    /// Bytes as received, checked to decode without decoding them ([`wire::validate`]), for a
+    /// receiver whose pipeline reads requests as bytes. `None` for a signal that is not checked
+    /// this way ([`wire::validates`]): decode it instead.
+    pub fn checked(signal: Signal, bytes: Bytes) -> Option<Result<Payload, wire::Invalid>> {
+        let items = wire::validate(signal, &bytes)?;
+        Some(items.map(|items| {
+            Payload::Encoded(Encoded {
+                signal,
+                bytes,
+                items,
+                decoded: None,
+                origin: None,
+            })
+        }))
+    }
+
     pub fn signal(&self) -> Signal {
         self.signal
     }

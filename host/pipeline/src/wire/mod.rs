@@ -13,6 +13,9 @@ use std::fmt;
 
 use crate::Signal;
 
+mod validate;
+pub use validate::{Invalid, validate, validates};
+
 /// Where and why the framing is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WireError {

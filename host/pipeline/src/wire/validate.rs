@@ -1,0 +1,313 @@
+//! Checking that an encoded traces or logs request decodes, without decoding it: a walk of
+//! every message of the OTLP schema that accepts exactly what prost's decoding of the
+//! `opentelemetry-proto` types accepts (known fields with their wire type, strings valid UTF-8,
+//! lengths inside their message, messages nested at most 100 deep, unknown fields skipped as
+//! prost skips them), and counts the items. A receiver whose pipeline reads requests as bytes
+//! only checks them this way: the stages that decode later cannot fail.
+
+use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
+
+use crate::Signal;
+
+/// How a field is encoded.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// int32, uint32, int64, bool, enum: any varint.
+    Varint,
+    Fixed32,
+    Fixed64,
+    Bytes,
+    /// UTF-8.
+    Str,
+    Message(&'static Schema),
+}
+
+/// One message type: its name (for errors) and its known fields.
+struct Schema {
+    name: &'static str,
+    fields: &'static [(u32, &'static str, Kind)],
+    /// Whether a message of this type is one item of the request (a span, a log record).
+    item: bool,
+}
+
+use Kind::{Bytes, Fixed32, Fixed64, Message, Str, Varint};
+
+const fn schema(name: &'static str, fields: &'static [(u32, &'static str, Kind)]) -> Schema {
+    Schema {
+        name,
+        fields,
+        item: false,
+    }
+}
+
+static ANY_VALUE: Schema = schema(
+    "AnyValue",
+    &[
+        (1, "string_value", Str),
+        (2, "bool_value", Varint),
+        (3, "int_value", Varint),
+        (4, "double_value", Fixed64),
+        (5, "array_value", Message(&ARRAY_VALUE)),
+        (6, "kvlist_value", Message(&KEY_VALUE_LIST)),
+        (7, "bytes_value", Bytes),
+        (8, "string_value_strindex", Varint),
+    ],
+);
+static ARRAY_VALUE: Schema = schema("ArrayValue", &[(1, "values", Message(&ANY_VALUE))]);
+static KEY_VALUE_LIST: Schema = schema("KeyValueList", &[(1, "values", Message(&KEY_VALUE))]);
+static KEY_VALUE: Schema = schema(
+    "KeyValue",
+    &[
+        (1, "key", Str),
+        (2, "value", Message(&ANY_VALUE)),
+        (3, "key_strindex", Varint),
+    ],
+);
+static SCOPE: Schema = schema(
+    "InstrumentationScope",
+    &[
+        (1, "name", Str),
+        (2, "version", Str),
+        (3, "attributes", Message(&KEY_VALUE)),
+        (4, "dropped_attributes_count", Varint),
+    ],
+);
+static ENTITY_REF: Schema = schema(
+    "EntityRef",
+    &[
+        (1, "schema_url", Str),
+        (2, "type", Str),
+        (3, "id_keys", Str),
+        (4, "description_keys", Str),
+    ],
+);
+static RESOURCE: Schema = schema(
+    "Resource",
+    &[
+        (1, "attributes", Message(&KEY_VALUE)),
+        (2, "dropped_attributes_count", Varint),
+        (3, "entity_refs", Message(&ENTITY_REF)),
+    ],
+);
+
+static STATUS: Schema = schema("Status", &[(2, "message", Str), (3, "code", Varint)]);
+static EVENT: Schema = schema(
+    "Event",
+    &[
+        (1, "time_unix_nano", Fixed64),
+        (2, "name", Str),
+        (3, "attributes", Message(&KEY_VALUE)),
+        (4, "dropped_attributes_count", Varint),
+    ],
+);
+static LINK: Schema = schema(
+    "Link",
+    &[
+        (1, "trace_id", Bytes),
+        (2, "span_id", Bytes),
+        (3, "trace_state", Str),
+        (4, "attributes", Message(&KEY_VALUE)),
+        (5, "dropped_attributes_count", Varint),
+        (6, "flags", Fixed32),
+    ],
+);
+static SPAN: Schema = Schema {
+    item: true,
+    ..schema(
+        "Span",
+        &[
+            (1, "trace_id", Bytes),
+            (2, "span_id", Bytes),
+            (3, "trace_state", Str),
+            (4, "parent_span_id", Bytes),
+            (16, "flags", Fixed32),
+            (5, "name", Str),
+            (6, "kind", Varint),
+            (7, "start_time_unix_nano", Fixed64),
+            (8, "end_time_unix_nano", Fixed64),
+            (9, "attributes", Message(&KEY_VALUE)),
+            (10, "dropped_attributes_count", Varint),
+            (11, "events", Message(&EVENT)),
+            (12, "dropped_events_count", Varint),
+            (13, "links", Message(&LINK)),
+            (14, "dropped_links_count", Varint),
+            (15, "status", Message(&STATUS)),
+        ],
+    )
+};
+static SCOPE_SPANS: Schema = schema(
+    "ScopeSpans",
+    &[
+        (1, "scope", Message(&SCOPE)),
+        (2, "spans", Message(&SPAN)),
+        (3, "schema_url", Str),
+    ],
+);
+static RESOURCE_SPANS: Schema = schema(
+    "ResourceSpans",
+    &[
+        (1, "resource", Message(&RESOURCE)),
+        (2, "scope_spans", Message(&SCOPE_SPANS)),
+        (3, "schema_url", Str),
+    ],
+);
+static TRACES_REQUEST: Schema = schema(
+    "ExportTraceServiceRequest",
+    &[(1, "resource_spans", Message(&RESOURCE_SPANS))],
+);
+
+static LOG_RECORD: Schema = Schema {
+    item: true,
+    ..schema(
+        "LogRecord",
+        &[
+            (1, "time_unix_nano", Fixed64),
+            (11, "observed_time_unix_nano", Fixed64),
+            (2, "severity_number", Varint),
+            (3, "severity_text", Str),
+            (5, "body", Message(&ANY_VALUE)),
+            (6, "attributes", Message(&KEY_VALUE)),
+            (7, "dropped_attributes_count", Varint),
+            (8, "flags", Fixed32),
+            (9, "trace_id", Bytes),
+            (10, "span_id", Bytes),
+            (12, "event_name", Str),
+        ],
+    )
+};
+static SCOPE_LOGS: Schema = schema(
+    "ScopeLogs",
+    &[
+        (1, "scope", Message(&SCOPE)),
+        (2, "log_records", Message(&LOG_RECORD)),
+        (3, "schema_url", Str),
+    ],
+);
+static RESOURCE_LOGS: Schema = schema(
+    "ResourceLogs",
+    &[
+        (1, "resource", Message(&RESOURCE)),
+        (2, "scope_logs", Message(&SCOPE_LOGS)),
+        (3, "schema_url", Str),
+    ],
+);
+static LOGS_REQUEST: Schema = schema(
+    "ExportLogsServiceRequest",
+    &[(1, "resource_logs", Message(&RESOURCE_LOGS))],
+);
+
+/// prost's recursion limit: messages nested deeper do not decode.
+const RECURSION_LIMIT: u32 = 100;
+
+/// Why a request does not decode, with the path to the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(String);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Whether requests of `signal` can be checked by [`validate`] (metrics cannot yet: they are
+/// decoded).
+pub fn validates(signal: Signal) -> bool {
+    signal != Signal::Metrics
+}
+
+/// Checks that `request`, an encoded export request of `signal`, decodes, and returns its item
+/// count. `None` for a signal that [`validates`] says is not checked here.
+pub fn validate(signal: Signal, request: &[u8]) -> Option<Result<usize, Invalid>> {
+    let schema = match signal {
+        Signal::Traces => &TRACES_REQUEST,
+        Signal::Logs => &LOGS_REQUEST,
+        Signal::Metrics => return None,
+    };
+    let mut items = 0;
+    Some(message(request, schema, RECURSION_LIMIT, &mut items).map(|()| items))
+}
+
+fn invalid(schema: &Schema, field: &str, problem: impl std::fmt::Display) -> Invalid {
+    Invalid(format!("{}.{field}: {problem}", schema.name))
+}
+
+/// Checks one message; `depth` is what is left of the recursion limit, as prost counts it.
+fn message(mut buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Result<(), Invalid> {
+    if schema.item {
+        *items += 1;
+    }
+    while !buf.is_empty() {
+        let (tag, wire) = decode_key(&mut buf).map_err(|e| invalid(schema, "(key)", e))?;
+        let Some(&(_, name, kind)) = schema.fields.iter().find(|(n, _, _)| *n == tag) else {
+            // As prost: an unknown field is skipped, groups included, within the limit.
+            if depth == 0 {
+                return Err(invalid(
+                    schema,
+                    "(unknown field)",
+                    "recursion limit reached",
+                ));
+            }
+            skip_field(wire, tag, &mut buf, DecodeContext::default())
+                .map_err(|e| invalid(schema, &format!("(field {tag})"), e))?;
+            continue;
+        };
+        let expected = match kind {
+            Varint => WireType::Varint,
+            Fixed32 => WireType::ThirtyTwoBit,
+            Fixed64 => WireType::SixtyFourBit,
+            Bytes | Str | Message(_) => WireType::LengthDelimited,
+        };
+        if wire != expected {
+            return Err(invalid(
+                schema,
+                name,
+                format_args!("invalid wire type: {wire:?} (expected {expected:?})"),
+            ));
+        }
+        match kind {
+            Varint => {
+                decode_varint(&mut buf).map_err(|e| invalid(schema, name, e))?;
+            }
+            Fixed32 | Fixed64 => {
+                let n = if matches!(kind, Fixed32) { 4 } else { 8 };
+                if buf.len() < n {
+                    return Err(invalid(schema, name, "buffer underflow"));
+                }
+                buf = &buf[n..];
+            }
+            Bytes | Str | Message(_) => {
+                let len = decode_varint(&mut buf).map_err(|e| invalid(schema, name, e))?;
+                let len = usize::try_from(len)
+                    .ok()
+                    .filter(|&len| len <= buf.len())
+                    .ok_or_else(|| invalid(schema, name, "buffer underflow"))?;
+                let (value, rest) = buf.split_at(len);
+                buf = rest;
+                match kind {
+                    Str => {
+                        if std::str::from_utf8(value).is_err() {
+                            return Err(invalid(
+                                schema,
+                                name,
+                                "invalid string value: data is not UTF-8 encoded",
+                            ));
+                        }
+                    }
+                    Message(inner) => {
+                        if depth == 0 {
+                            return Err(invalid(schema, name, "recursion limit reached"));
+                        }
+                        message(value, inner, depth - 1, items)?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,301 @@
+//! The walk against prost: on rich requests, every truncation and every corrupted byte, it
+//! accepts exactly what prost decodes, and counts what prost's decoding counts.
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, ArrayValue, EntityRef, InstrumentationScope, KeyValue, KeyValueList, any_value,
+};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use prost::Message;
+
+use super::*;
+use crate::Payload;
+
+fn value(v: any_value::Value) -> Option<AnyValue> {
+    Some(AnyValue { value: Some(v) })
+}
+
+fn kv(key: &str, v: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: value(v),
+        ..Default::default()
+    }
+}
+
+/// Attributes of every value type, nested ones included.
+fn attributes() -> Vec<KeyValue> {
+    use any_value::Value as V;
+    vec![
+        kv("s", V::StringValue("é".into())),
+        kv("b", V::BoolValue(true)),
+        kv("i", V::IntValue(-3)),
+        kv("d", V::DoubleValue(1.5)),
+        kv("y", V::BytesValue(vec![0xff, 0])),
+        kv(
+            "a",
+            V::ArrayValue(ArrayValue {
+                values: vec![AnyValue {
+                    value: Some(V::KvlistValue(KeyValueList {
+                        values: vec![kv("in", V::StringValue("x".into()))],
+                    })),
+                }],
+            }),
+        ),
+    ]
+}
+
+fn resource() -> Option<Resource> {
+    Some(Resource {
+        attributes: attributes(),
+        dropped_attributes_count: 1,
+        entity_refs: vec![EntityRef {
+            schema_url: "u".into(),
+            r#type: "service".into(),
+            id_keys: vec!["service.name".into()],
+            description_keys: vec!["d".into()],
+        }],
+    })
+}
+
+fn scope() -> Option<InstrumentationScope> {
+    Some(InstrumentationScope {
+        name: "lib".into(),
+        version: "1".into(),
+        attributes: attributes(),
+        dropped_attributes_count: 2,
+    })
+}
+
+fn traces() -> ExportTraceServiceRequest {
+    let span = |i: u8| Span {
+        trace_id: vec![i; 16],
+        span_id: vec![i; 8],
+        trace_state: "ot=th:8".into(),
+        parent_span_id: vec![1; 8],
+        flags: 0x301,
+        name: "GET /".into(),
+        kind: 2,
+        start_time_unix_nano: 1,
+        end_time_unix_nano: 2,
+        attributes: attributes(),
+        dropped_attributes_count: 3,
+        events: vec![Event {
+            time_unix_nano: 5,
+            name: "e".into(),
+            attributes: attributes(),
+            dropped_attributes_count: 1,
+        }],
+        dropped_events_count: 4,
+        links: vec![Link {
+            trace_id: vec![9; 16],
+            span_id: vec![9; 8],
+            trace_state: "t".into(),
+            attributes: attributes(),
+            dropped_attributes_count: 1,
+            flags: 1,
+        }],
+        dropped_links_count: 5,
+        status: Some(Status {
+            message: "m".into(),
+            code: 2,
+        }),
+    };
+    ExportTraceServiceRequest {
+        resource_spans: vec![
+            ResourceSpans {
+                resource: resource(),
+                scope_spans: vec![
+                    ScopeSpans {
+                        scope: scope(),
+                        spans: vec![span(1), span(2)],
+                        schema_url: "s".into(),
+                    },
+                    ScopeSpans::default(),
+                ],
+                schema_url: "r".into(),
+            },
+            ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        ],
+    }
+}
+
+fn logs() -> ExportLogsServiceRequest {
+    let record = LogRecord {
+        time_unix_nano: 1,
+        observed_time_unix_nano: 2,
+        severity_number: 9,
+        severity_text: "INFO".into(),
+        body: value(any_value::Value::StringValue("hello".into())),
+        attributes: attributes(),
+        dropped_attributes_count: 1,
+        flags: 1,
+        trace_id: vec![1; 16],
+        span_id: vec![1; 8],
+        event_name: "ev".into(),
+    };
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: resource(),
+            scope_logs: vec![ScopeLogs {
+                scope: scope(),
+                log_records: vec![record.clone(), record],
+                schema_url: "s".into(),
+            }],
+            schema_url: "r".into(),
+        }],
+    }
+}
+
+/// prost's verdict and item count.
+fn prost_decodes(signal: Signal, bytes: &[u8]) -> Option<usize> {
+    match signal {
+        Signal::Traces => ExportTraceServiceRequest::decode(bytes)
+            .ok()
+            .map(|r| Payload::Traces(r).item_count()),
+        Signal::Logs => ExportLogsServiceRequest::decode(bytes)
+            .ok()
+            .map(|r| Payload::Logs(r).item_count()),
+        Signal::Metrics => None,
+    }
+}
+
+fn agrees(signal: Signal, bytes: &[u8]) -> Result<(), String> {
+    let ours = validate(signal, bytes).expect("validated signal");
+    match (ours, prost_decodes(signal, bytes)) {
+        (Ok(n), Some(m)) if n == m => Ok(()),
+        (Err(_), None) => Ok(()),
+        (ours, theirs) => Err(format!("ours {ours:?}, prost {theirs:?}")),
+    }
+}
+
+fn samples() -> Vec<(Signal, Vec<u8>)> {
+    vec![
+        (Signal::Traces, traces().encode_to_vec()),
+        (Signal::Logs, logs().encode_to_vec()),
+    ]
+}
+
+#[test]
+fn valid_requests_pass_with_their_item_counts() {
+    assert_eq!(
+        validate(Signal::Traces, &traces().encode_to_vec()),
+        Some(Ok(3))
+    );
+    assert_eq!(validate(Signal::Logs, &logs().encode_to_vec()), Some(Ok(2)));
+    assert_eq!(validate(Signal::Traces, &[]), Some(Ok(0)));
+    assert!(validate(Signal::Metrics, &[]).is_none());
+    assert!(!validates(Signal::Metrics) && validates(Signal::Traces) && validates(Signal::Logs));
+}
+
+#[test]
+fn every_truncation_agrees_with_prost() {
+    for (signal, bytes) in samples() {
+        for cut in 0..bytes.len() {
+            agrees(signal, &bytes[..cut]).unwrap_or_else(|e| panic!("{signal} cut at {cut}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn every_corrupted_byte_agrees_with_prost() {
+    for (signal, bytes) in samples() {
+        for at in 0..bytes.len() {
+            for flip in [0xff, 0x80, 0x07, 0x01, 0x40] {
+                let mut corrupt = bytes.clone();
+                corrupt[at] ^= flip;
+                agrees(signal, &corrupt)
+                    .unwrap_or_else(|e| panic!("{signal} byte {at} ^ {flip:#x}: {e}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_utf8_in_any_string_is_refused_with_its_field() {
+    // Every "é" of the sample is a string; turn each into invalid UTF-8 in turn.
+    let bytes = traces().encode_to_vec();
+    let positions: Vec<usize> = bytes
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| *w == "é".as_bytes())
+        .map(|(i, _)| i)
+        .collect();
+    assert!(positions.len() >= 5);
+    for at in positions {
+        let mut corrupt = bytes.clone();
+        corrupt[at + 1] = 0x28;
+        let error = validate(Signal::Traces, &corrupt)
+            .expect("traces")
+            .unwrap_err();
+        assert!(error.to_string().contains("KeyValue") || error.to_string().contains("AnyValue"));
+        assert!(error.to_string().contains("UTF-8"), "{error}");
+        assert!(prost_decodes(Signal::Traces, &corrupt).is_none());
+    }
+}
+
+#[test]
+fn nesting_up_to_prosts_recursion_limit() {
+    // A span attribute whose value is arrays in arrays: the span sits at depth 4 (request 0).
+    let nested = |levels: usize| {
+        let mut v = AnyValue {
+            value: Some(any_value::Value::IntValue(1)),
+        };
+        for _ in 0..levels {
+            v = AnyValue {
+                value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![v] })),
+            };
+        }
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        attributes: vec![KeyValue {
+                            key: "deep".into(),
+                            value: Some(v),
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+        .encode_to_vec()
+    };
+    let mut verdicts = Vec::new();
+    for levels in 40..52 {
+        let bytes = nested(levels);
+        agrees(Signal::Traces, &bytes).unwrap_or_else(|e| panic!("{levels} levels: {e}"));
+        verdicts.push(validate(Signal::Traces, &bytes).expect("traces").is_ok());
+    }
+    // Both verdicts occur: the limit lies inside the range tried.
+    assert!(verdicts.contains(&true) && verdicts.contains(&false));
+}
+
+#[test]
+fn unknown_fields_and_groups_are_skipped_as_prost_skips_them() {
+    let mut bytes = traces().encode_to_vec();
+    // Field 20 as a varint, a fixed64, bytes, and a group holding a varint.
+    bytes.extend_from_slice(&[0xa0, 0x01, 0x05]);
+    bytes.extend_from_slice(&[0xa1, 0x01, 1, 2, 3, 4, 5, 6, 7, 8]);
+    bytes.extend_from_slice(&[0xa2, 0x01, 0x02, 0xaa, 0xbb]);
+    bytes.extend_from_slice(&[0xa3, 0x01, 0x08, 0x01, 0xa4, 0x01]);
+    assert_eq!(validate(Signal::Traces, &bytes), Some(Ok(3)));
+    agrees(Signal::Traces, &bytes).unwrap();
+    // An end-group without its start.
+    bytes.extend_from_slice(&[0xa4, 0x01]);
+    agrees(Signal::Traces, &bytes).unwrap();
+    assert!(validate(Signal::Traces, &bytes).expect("traces").is_err());
+}
