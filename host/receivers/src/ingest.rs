@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::HeaderMap;
 use sluice_pipeline::metrics::ReceiverMetrics;
-use sluice_pipeline::{Batch, ConsumeError, Encoded, Payload, RequestContext, Signal, Transport};
+use sluice_pipeline::{
+    Batch, ConsumeError, Encoded, Form, Payload, RequestContext, Signal, Transport,
+};
 
 use crate::SignalConsumers;
 use crate::auth::Identity;
@@ -83,6 +85,16 @@ impl Ingest {
 
     pub fn has_pipeline(&self, signal: Signal) -> bool {
         self.consumers.get(signal).is_some()
+    }
+
+    /// Whether requests of `signal` need only be checked, not decoded: every stage they reach
+    /// first reads bytes ([`Form::Wire`]) and no tenancy looks inside them.
+    pub fn reads_bytes(&self, signal: Signal) -> bool {
+        self.tenancy.is_none()
+            && self
+                .consumers
+                .get(signal)
+                .is_some_and(|c| c.wants() == Form::Wire)
     }
 
     pub fn context(

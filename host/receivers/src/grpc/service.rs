@@ -100,7 +100,7 @@ impl Export {
         let (metadata, extensions, message) = request.into_parts();
         // The same decoding, and error message, as a protobuf body over OTLP/HTTP.
         let payload = crate::http::codec::Codec::Protobuf
-            .decode(self.signal, &message)
+            .read(self.signal, &message, ingest.reads_bytes(self.signal))
             .map_err(Status::invalid_argument)?;
         let headers = metadata.into_headers();
         let context = ingest.context(

@@ -12,7 +12,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
-use sluice_pipeline::{Payload, Signal};
+use sluice_pipeline::{Encoded, Payload, Signal};
 
 use super::otlp_json;
 
@@ -53,6 +53,28 @@ impl Codec {
         }
     }
 
+    /// Read an export request of `signal`: when `bytes_only` (the pipeline reads requests as
+    /// bytes) a protobuf body of a signal that can be checked without decoding is only checked
+    /// ([`Encoded::checked`]); others are decoded. The error says which message and encoding
+    /// failed.
+    pub fn read(self, signal: Signal, body: &Bytes, bytes_only: bool) -> Result<Payload, String> {
+        if bytes_only
+            && self == Codec::Protobuf
+            && let Some(checked) = Encoded::checked(signal, body.clone())
+        {
+            return checked.map_err(|reason| self.error(signal, reason));
+        }
+        self.decode(signal, body)
+    }
+
+    fn error(self, signal: Signal, reason: impl std::fmt::Display) -> String {
+        format!(
+            "cannot decode {} as {}: {reason}",
+            request_name(signal),
+            self.name()
+        )
+    }
+
     /// Decode an export request of `signal`; the error says which message and encoding failed.
     pub fn decode(self, signal: Signal, body: &[u8]) -> Result<Payload, String> {
         let decoded = match (self, signal) {
@@ -69,13 +91,7 @@ impl Codec {
             (Codec::Json, Signal::Metrics) => otlp_json::decode_metrics(body).map(Payload::Metrics),
             (Codec::Json, Signal::Logs) => otlp_json::decode(body).map(Payload::Logs),
         };
-        decoded.map_err(|reason| {
-            format!(
-                "cannot decode {} as {}: {reason}",
-                request_name(signal),
-                self.name()
-            )
-        })
+        decoded.map_err(|reason| self.error(signal, reason))
     }
 
     /// The body of a full success: an empty `Export*ServiceResponse`.

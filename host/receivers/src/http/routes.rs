@@ -105,7 +105,7 @@ async fn export(state: &super::State, parts: &request::Parts, body: Body) -> Res
             return status::status(http, code::INVALID_ARGUMENT, error.to_string(), codec);
         }
     };
-    let payload = match codec.decode(signal, &raw) {
+    let payload = match codec.read(signal, &raw, state.ingest.reads_bytes(signal)) {
         Ok(payload) => payload,
         Err(message) => {
             return status::status(

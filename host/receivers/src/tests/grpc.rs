@@ -244,6 +244,34 @@ async fn undecodable_messages_are_invalid_argument_and_reach_no_pipeline() {
 }
 
 #[tokio::test]
+async fn a_pipeline_that_reads_bytes_gets_requests_checked_not_decoded() {
+    let recorder = Recorder::reading_bytes();
+    let harness = Harness::start(settings(|_, _| {}), recorder.consumers()).await;
+    let path = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    let bad = super::http::traces_with_invalid_utf8();
+    let status = raw_call(harness.grpc(), path, &bad).await;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().contains("Span.name: invalid string value"),
+        "{status:?}"
+    );
+    assert!(recorder.raw_batches().is_empty());
+
+    let message = fixtures::spec_traces().encode_to_vec();
+    let status = raw_call(harness.grpc(), path, &message).await;
+    assert_eq!(status.code(), Code::Ok, "{status:?}");
+    let batches = recorder.raw_batches();
+    let Payload::Encoded(e) = &batches[0].payload else {
+        panic!("traces travel as bytes");
+    };
+    assert!(e.known_decoded().is_none(), "traces were decoded");
+    assert_eq!(
+        recorder.single().payload,
+        Payload::Traces(fixtures::spec_traces())
+    );
+}
+
+#[tokio::test]
 async fn unknown_methods_are_unimplemented() {
     let harness = Harness::start(settings(|_, _| {}), Recorder::new().consumers()).await;
     for path in [

@@ -170,6 +170,64 @@ async fn configured_url_paths_replace_the_defaults() {
     assert_eq!(answer.status, 404);
 }
 
+/// The fixture traces with the first span's name made invalid UTF-8.
+pub(crate) fn traces_with_invalid_utf8() -> Vec<u8> {
+    let mut traces = fixtures::spec_traces();
+    traces.resource_spans[0].scope_spans[0].spans[0].name = "\u{1}bad".into();
+    let mut bytes = traces.encode_to_vec();
+    let at = bytes.windows(4).position(|w| w == b"\x01bad").unwrap();
+    bytes[at] = 0xff;
+    bytes
+}
+
+#[tokio::test]
+async fn a_pipeline_that_reads_bytes_gets_requests_checked_not_decoded() {
+    let recorder = Recorder::reading_bytes();
+    let harness = Harness::start(settings(|_, _| {}), recorder.consumers()).await;
+    let traces = fixtures::spec_traces().encode_to_vec();
+    let answer = post(harness.http(), "/v1/traces", &[PROTOBUF], traces.clone()).await;
+    assert_eq!(answer.status, 200);
+    let metrics = fixtures::spec_metrics().encode_to_vec();
+    let answer = post(harness.http(), "/v1/metrics", &[PROTOBUF], metrics).await;
+    assert_eq!(answer.status, 200);
+    let batches = recorder.raw_batches();
+    let [traces_batch, metrics_batch] = batches.as_slice() else {
+        panic!("two batches expected, got {}", batches.len());
+    };
+    let Payload::Encoded(e) = &traces_batch.payload else {
+        panic!("traces travel as bytes");
+    };
+    assert!(e.known_decoded().is_none(), "traces were decoded");
+    assert_eq!(e.bytes().as_ref(), traces.as_slice());
+    let spans = Payload::Traces(fixtures::spec_traces()).item_count();
+    assert_eq!(e.items(), spans);
+    // Metrics are still decoded on receipt (their check is not written yet).
+    let Payload::Encoded(m) = &metrics_batch.payload else {
+        panic!("metrics travel as bytes");
+    };
+    assert!(m.known_decoded().is_some());
+    assert_eq!(harness.counter("accepted_spans", "http"), spans as u64);
+
+    // What does not decode is refused as before, with the field at fault.
+    let answer = post(
+        harness.http(),
+        "/v1/traces",
+        &[PROTOBUF],
+        traces_with_invalid_utf8(),
+    )
+    .await;
+    assert_eq!(answer.status, 400);
+    let status = Status::decode(answer.body).unwrap();
+    assert!(
+        status.message.starts_with(
+            "cannot decode ExportTraceServiceRequest as protobuf: Span.name: invalid string value"
+        ),
+        "{}",
+        status.message
+    );
+    assert_eq!(recorder.raw_batches().len(), 2);
+}
+
 #[tokio::test]
 async fn undecodable_body_is_400_with_a_status_in_the_request_encoding() {
     let harness = Harness::start(settings(|_, _| {}), Recorder::new().consumers()).await;

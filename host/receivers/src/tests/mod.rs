@@ -21,7 +21,7 @@ use sluice_config::{
     ComponentId, GrpcServerSettings, HttpServerSettings, OtlpReceiverSettings, TenancySettings,
 };
 use sluice_pipeline::metrics::Metrics;
-use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Form, Payload};
 use std::sync::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -36,6 +36,8 @@ pub(crate) struct Recorder {
     refuse: Mutex<Option<ConsumeError>>,
     /// When set, `consume` announces itself on `entered` and waits for `release`.
     hold: Mutex<bool>,
+    /// Whether it reads requests as bytes ([`Form::Wire`]).
+    wire: bool,
     pub entered: Notify,
     pub release: Notify,
 }
@@ -50,6 +52,14 @@ impl Recorder {
         let recorder = Recorder::default();
         *recorder.refuse.lock().unwrap() = Some(error);
         Arc::new(recorder)
+    }
+
+    /// A recorder that reads requests as bytes: the receiver only checks them.
+    pub fn reading_bytes() -> Arc<Recorder> {
+        Arc::new(Recorder {
+            wire: true,
+            ..Recorder::default()
+        })
     }
 
     /// Every call waits for [`Recorder::release`] before recording.
@@ -105,6 +115,10 @@ impl Consumer for Recorder {
         }
         self.batches.lock().unwrap().push(batch);
         Ok(())
+    }
+
+    fn wants(&self) -> Form {
+        if self.wire { Form::Wire } else { Form::Decoded }
     }
 }
 
