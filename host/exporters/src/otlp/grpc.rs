@@ -34,7 +34,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResp
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use sluice_config::{ComponentId, Compression, OtlpGrpcExporterSettings, Signal};
 use sluice_pipeline::metrics::ExporterMetrics;
-use sluice_pipeline::{Batch, ConsumeError, Consumer, RequestContext};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Form, RequestContext};
 use tonic::GrpcMethod;
 use tonic::client::Grpc;
 use tonic::codec::CompressionEncoding;
@@ -371,6 +371,11 @@ impl Consumer for OtlpGrpcExporter {
                 self.attempt(signal, &body, &batch.context)
             })
             .await
+    }
+
+    /// Sends a request's bytes as they are.
+    fn wants(&self) -> Form {
+        Form::Wire
     }
 
     async fn shutdown(&self) {

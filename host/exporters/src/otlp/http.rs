@@ -25,7 +25,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use prost::Message;
 use sluice_config::{ComponentId, Compression, HttpEncoding, OtlpHttpExporterSettings, Signal};
 use sluice_pipeline::metrics::ExporterMetrics;
-use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Form, Payload, RequestContext};
 
 use crate::ExporterError;
 use crate::client::auth::{self, ClientAuth};
@@ -307,6 +307,14 @@ impl Consumer for OtlpHttpExporter {
                 self.attempt(signal, url, &body, encoding.as_ref(), &batch.context)
             })
             .await
+    }
+
+    /// A protobuf body is a request's bytes as they are; JSON is written from the decoded form.
+    fn wants(&self) -> Form {
+        match self.encoding {
+            HttpEncoding::Proto => Form::Wire,
+            HttpEncoding::Json => Form::Decoded,
+        }
     }
 
     async fn shutdown(&self) {

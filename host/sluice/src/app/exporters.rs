@@ -117,4 +117,9 @@ impl Consumer for Nop {
             .sent(batch.payload.signal(), batch.payload.item_count());
         Ok(())
     }
+
+    /// Reads nothing inside a request.
+    fn wants(&self) -> Form {
+        Form::Wire
+    }
 }

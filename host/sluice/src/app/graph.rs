@@ -257,6 +257,10 @@ impl Consumer for Discard {
     async fn consume(&self, _batch: Batch) -> Result<(), ConsumeError> {
         Ok(())
     }
+
+    fn wants(&self) -> Form {
+        Form::Wire
+    }
 }
 
 /// A consumer bound after it is handed out: a connector's output, which is the head of
