@@ -286,14 +286,12 @@ fn message(mut buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Re
                 let (value, rest) = buf.split_at(len);
                 buf = rest;
                 match kind {
-                    Str => {
-                        if std::str::from_utf8(value).is_err() {
-                            return Err(invalid(
-                                schema,
-                                name,
-                                "invalid string value: data is not UTF-8 encoded",
-                            ));
-                        }
+                    Str if std::str::from_utf8(value).is_err() => {
+                        return Err(invalid(
+                            schema,
+                            name,
+                            "invalid string value: data is not UTF-8 encoded",
+                        ));
                     }
                     Message(inner) => {
                         if depth == 0 {
