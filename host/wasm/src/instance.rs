@@ -269,12 +269,19 @@ fn checked(blueprint: &Blueprint, signal: Signal, bytes: Vec<u8>) -> Result<Payl
     let framed = Encoded::from_guest(signal, Bytes::from(bytes), blueprint.name.clone());
     let problem = match (framed, blueprint.output_check) {
         (Ok(payload), OutputCheck::Framing) => return Ok(payload),
-        // Decoded once here, kept with the bytes: a later stage that reads the batch does not
-        // decode it again.
-        (Ok(Payload::Encoded(encoded)), OutputCheck::Decode) => match encoded.with_decoded_form() {
-            Ok(encoded) => return Ok(Payload::Encoded(encoded)),
-            Err(e) => e.source.to_string(),
-        },
+        // Traces and logs: checked to decode without decoding them (a later stage that reads
+        // the batch decodes it, and cannot fail). Metrics: decoded once here, kept with the
+        // bytes, so that a later stage does not decode them again.
+        (Ok(Payload::Encoded(encoded)), OutputCheck::Decode) => {
+            match sluice_pipeline::wire::validate(signal, encoded.bytes()) {
+                Some(Ok(_)) => return Ok(Payload::Encoded(encoded)),
+                Some(Err(invalid)) => invalid.to_string(),
+                None => match encoded.with_decoded_form() {
+                    Ok(encoded) => return Ok(Payload::Encoded(encoded)),
+                    Err(e) => e.source.to_string(),
+                },
+            }
+        }
         (Ok(payload), OutputCheck::Decode) => return Ok(payload),
         (Err(e), _) => e.problem.to_string(),
     };

@@ -121,7 +121,7 @@ async fn malformed_output_is_rejected_and_the_instance_replaced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undecodable_output_is_malformed_unless_only_the_framing_is_checked() {
     let bad = spans(&["utf8"]);
-    // Any component: its output is decoded in full, so a string that is not UTF-8 is caught
+    // Any component: its output is checked in full, so a string that is not UTF-8 is caught
     // here and the batch follows on_error (pass: as it arrived).
     let (p, out, metrics) = processor(&spec("wasm/garbage-utf8", "garbage"));
     p.consume(batch(bad.clone())).await.expect("on_error: pass");
