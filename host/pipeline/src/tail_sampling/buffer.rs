@@ -1,7 +1,9 @@
 //! The traces waiting for their decision, the traces being decided and the decisions made:
 //! the synchronous state behind the processor's lock (no I/O, no awaits).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::time::Duration;
 
 use tokio::time::Instant;

@@ -1,6 +1,8 @@
 //! Bounded memory of decided trace ids.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashSet, HashSetExt};
 
 use super::group::TraceKey;
 

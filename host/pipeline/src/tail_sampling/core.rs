@@ -1,7 +1,9 @@
 //! What the processor and its recorder share: the buffer, the marks of the traces in decider
 //! calls, and the stash of sampled spans that `next` refused.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use bytes::Bytes;

@@ -1,6 +1,6 @@
 //! Splitting an encoded traces request by trace id, keeping its resource and scope structure.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use bytes::{Bytes, BytesMut};
