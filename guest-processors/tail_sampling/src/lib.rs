@@ -26,7 +26,7 @@ pub mod decision;
 pub mod policies;
 pub mod trace_view;
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 
 use sluice_guest_sdk::prelude::*;
 use sluice_guest_sdk::runtime::Output;

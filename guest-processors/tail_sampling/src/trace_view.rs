@@ -1,7 +1,7 @@
 //! One trace's spans inside a batch that may hold several traces: which resources and spans
 //! belong to it, in batch order, without copying anything.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use sluice_guest_sdk::prelude::*;
 
