@@ -22,12 +22,23 @@ enum Kind {
     Message(&'static Schema),
 }
 
-/// One message type: its name (for errors) and its known fields.
+/// One message type: its name (for errors) and its known fields, in field number order (field
+/// `n` is usually at index `n - 1`, which [`Schema::field`] tries first).
 struct Schema {
     name: &'static str,
     fields: &'static [(u32, &'static str, Kind)],
     /// Whether a message of this type is one item of the request (a span, a log record).
     item: bool,
+}
+
+impl Schema {
+    fn field(&self, tag: u32) -> Option<&(u32, &'static str, Kind)> {
+        let at = usize::try_from(tag).ok()?.checked_sub(1)?;
+        match self.fields.get(at) {
+            Some(field) if field.0 == tag => Some(field),
+            _ => self.fields.iter().find(|(n, _, _)| *n == tag),
+        }
+    }
 }
 
 use Kind::{Bytes, Fixed32, Fixed64, Message, Str, Varint};
@@ -120,7 +131,6 @@ static SPAN: Schema = Schema {
             (2, "span_id", Bytes),
             (3, "trace_state", Str),
             (4, "parent_span_id", Bytes),
-            (16, "flags", Fixed32),
             (5, "name", Str),
             (6, "kind", Varint),
             (7, "start_time_unix_nano", Fixed64),
@@ -132,6 +142,7 @@ static SPAN: Schema = Schema {
             (13, "links", Message(&LINK)),
             (14, "dropped_links_count", Varint),
             (15, "status", Message(&STATUS)),
+            (16, "flags", Fixed32),
         ],
     )
 };
@@ -162,7 +173,6 @@ static LOG_RECORD: Schema = Schema {
         "LogRecord",
         &[
             (1, "time_unix_nano", Fixed64),
-            (11, "observed_time_unix_nano", Fixed64),
             (2, "severity_number", Varint),
             (3, "severity_text", Str),
             (5, "body", Message(&ANY_VALUE)),
@@ -171,6 +181,7 @@ static LOG_RECORD: Schema = Schema {
             (8, "flags", Fixed32),
             (9, "trace_id", Bytes),
             (10, "span_id", Bytes),
+            (11, "observed_time_unix_nano", Fixed64),
             (12, "event_name", Str),
         ],
     )
@@ -240,7 +251,7 @@ fn message(mut buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Re
     }
     while !buf.is_empty() {
         let (tag, wire) = decode_key(&mut buf).map_err(|e| invalid(schema, "(key)", e))?;
-        let Some(&(_, name, kind)) = schema.fields.iter().find(|(n, _, _)| *n == tag) else {
+        let Some(&(_, name, kind)) = schema.field(tag) else {
             // As prost: an unknown field is skipped, groups included, within the limit.
             if depth == 0 {
                 return Err(invalid(
