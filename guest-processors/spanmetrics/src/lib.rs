@@ -168,6 +168,10 @@ impl Processor for SpanMetrics {
 /// (13) always; attributes (9) without dimensions; events (11) without event metrics.
 pub fn unused_span_fields(settings: &Settings) -> Vec<u32> {
     let mut unused = vec![4, 13];
+    if settings.exemplars.is_none() {
+        // Trace and span ids are read for exemplars only.
+        unused.extend([1, 2]);
+    }
     let dimensions = !settings.dimensions.is_empty()
         || !settings.calls_dimensions.is_empty()
         || !settings.histogram_dimensions.is_empty();

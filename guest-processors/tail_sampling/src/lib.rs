@@ -62,7 +62,10 @@ impl TailSampling {
         ) = config::parse(config_json)?;
         // parent_span_id (4), events (11) and links (13); attributes (9) too when no policy
         // reads them.
-        let mut unused_span_fields = vec![4, 11, 13];
+        // Policies read a span's trace id, times, status and (some) attributes: span id (2),
+        // trace state (3), parent (4), name (5), kind (6), events (11) and links (13) are never
+        // decoded.
+        let mut unused_span_fields = vec![2, 3, 4, 5, 6, 11, 13];
         if !policies.iter().any(|p| reads_attributes(&p.policy)) {
             unused_span_fields.push(9);
         }

@@ -68,13 +68,17 @@ fn only_unread_fields_are_stripped() {
         let mut h = harness(config);
         crate::unused_span_fields(h.processor().expect("initialised").settings())
     };
-    assert_eq!(fields("{}"), vec![4, 13, 11, 9]);
+    assert_eq!(fields("{}"), vec![4, 13, 1, 2, 11, 9]);
     assert_eq!(
         fields(r#"{"dimensions": [{"name": "a"}]}"#),
-        vec![4, 13, 11]
+        vec![4, 13, 1, 2, 11]
     );
     assert_eq!(
         fields(r#"{"events": {"enabled": true, "dimensions": [{"name": "e"}]}}"#),
-        vec![4, 13]
+        vec![4, 13, 1, 2]
+    );
+    assert_eq!(
+        fields(r#"{"exemplars": {"enabled": true}}"#),
+        vec![4, 13, 11, 9]
     );
 }
