@@ -308,7 +308,13 @@ fn message(mut buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Re
                         if depth == 0 {
                             return Err(invalid(schema, name, "recursion limit reached"));
                         }
-                        message(value, inner, depth - 1, items)?;
+                        // Attributes are most of a request: their usual shape is checked
+                        // without the general walk (anything else takes it).
+                        let usual =
+                            std::ptr::eq(inner, &KEY_VALUE) && usual_key_value(value, depth - 1);
+                        if !usual {
+                            message(value, inner, depth - 1, items)?;
+                        }
                     }
                     _ => {}
                 }
@@ -316,6 +322,51 @@ fn message(mut buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Re
         }
     }
     Ok(())
+}
+
+/// Whether `kv` is a `KeyValue` in the shape SDKs write, which decodes: a key (field 1), then a
+/// value (field 2) holding exactly one string, bool, int or double; one-byte lengths, valid
+/// UTF-8, and room for the value's nesting within `depth` (what is left of the limit at the
+/// `KeyValue`). `false` says nothing: the general walk then decides.
+fn usual_key_value(kv: &[u8], depth: u32) -> bool {
+    // A length-delimited field with tag byte `tag` and a one-byte length at `at`.
+    let field = |buf: &[u8], at: usize, tag: u8| -> Option<(usize, usize)> {
+        if *buf.get(at)? != tag {
+            return None;
+        }
+        let len = usize::from(*buf.get(at + 1)?);
+        let end = at + 2 + len;
+        (len < 0x80 && end <= buf.len()).then_some((at + 2, end))
+    };
+    let Some((key_start, key_end)) = field(kv, 0, 0x0a) else {
+        return false;
+    };
+    let Some((value_start, value_end)) = field(kv, key_end, 0x12) else {
+        return false;
+    };
+    if value_end != kv.len() || depth == 0 || std::str::from_utf8(&kv[key_start..key_end]).is_err()
+    {
+        return false;
+    }
+    let value = &kv[value_start..value_end];
+    match value.first() {
+        Some(0x0a) => field(value, 0, 0x0a).is_some_and(|(start, end)| {
+            end == value.len() && std::str::from_utf8(&value[start..end]).is_ok()
+        }),
+        // bool, int: one varint ending the value; at most 10 bytes, a 10th byte below 2 (as
+        // prost reads a varint).
+        Some(0x10 | 0x18) => {
+            let varint = &value[1..];
+            let Some((&last, body)) = varint.split_last() else {
+                return false;
+            };
+            body.len() < 10
+                && body.iter().all(|b| b & 0x80 != 0)
+                && last < if body.len() == 9 { 0x02 } else { 0x80 }
+        }
+        Some(0x21) => value.len() == 9,
+        _ => false,
+    }
 }
 
 #[cfg(test)]

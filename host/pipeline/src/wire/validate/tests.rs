@@ -299,3 +299,62 @@ fn unknown_fields_and_groups_are_skipped_as_prost_skips_them() {
     agrees(Signal::Traces, &bytes).unwrap();
     assert!(validate(Signal::Traces, &bytes).expect("traces").is_err());
 }
+
+#[test]
+fn the_usual_attribute_shape_is_recognised_and_nothing_else() {
+    use any_value::Value as V;
+    let encode = |v: Option<V>| {
+        KeyValue {
+            key: "k".into(),
+            value: v.map(|v| AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    };
+    for usual in [
+        V::StringValue("v".into()),
+        V::BoolValue(true),
+        V::IntValue(-1),
+        V::DoubleValue(2.5),
+    ] {
+        assert!(
+            usual_key_value(&encode(Some(usual.clone())), 1),
+            "{usual:?}"
+        );
+        // No room left for the value's nesting: the general walk decides.
+        assert!(!usual_key_value(&encode(Some(usual)), 0));
+    }
+    // Shapes left to the general walk: no value, bytes, arrays, long strings, bad UTF-8.
+    assert!(!usual_key_value(&encode(None), 1));
+    assert!(!usual_key_value(&encode(Some(V::BytesValue(vec![1]))), 1));
+    assert!(!usual_key_value(
+        &encode(Some(V::ArrayValue(ArrayValue::default()))),
+        1
+    ));
+    assert!(!usual_key_value(
+        &encode(Some(V::StringValue("x".repeat(200)))),
+        1
+    ));
+    let mut bad = encode(Some(V::StringValue("v".into())));
+    let last = bad.len() - 1;
+    bad[last] = 0xff;
+    assert!(!usual_key_value(&bad, 1));
+    // A varint of 11 bytes, or of 10 whose last byte is too large: prost refuses both.
+    let overlong = |last: u8, extra: usize| {
+        let mut value = vec![0x18];
+        value.extend(std::iter::repeat_n(0xff, 9 + extra));
+        value.push(last);
+        let mut kv = vec![0x0a, 1, b'k', 0x12, value.len() as u8];
+        kv.extend(value);
+        kv
+    };
+    assert!(usual_key_value(&overlong(0x01, 0), 1));
+    assert!(!usual_key_value(&overlong(0x02, 0), 1));
+    assert!(!usual_key_value(&overlong(0x01, 1), 1));
+    assert!(KeyValue::decode(overlong(0x01, 0).as_slice()).is_ok());
+    assert!(KeyValue::decode(overlong(0x02, 0).as_slice()).is_err());
+    // A trailing byte after the value.
+    let mut trailing = encode(Some(V::IntValue(1)));
+    trailing.push(0);
+    assert!(!usual_key_value(&trailing, 1));
+}
