@@ -112,15 +112,7 @@ impl Encoded {
     /// this way ([`wire::validates`]): decode it instead.
     pub fn checked(signal: Signal, bytes: Bytes) -> Option<Result<Payload, wire::Invalid>> {
         let items = wire::validate(signal, &bytes)?;
-        Some(items.map(|items| {
-            Payload::Encoded(Encoded {
-                signal,
-                bytes,
-                items,
-                decoded: None,
-                origin: None,
-            })
-        }))
+        Some(items.map(|items| Encoded::from_host(signal, bytes, items)))
     }
 
     pub fn signal(&self) -> Signal {

@@ -125,6 +125,12 @@ fn encode_part(
     out
 }
 
+/// `parts` as one encoded request, and the spans it holds.
+pub(crate) fn join_parts(parts: &[TracePart]) -> (Bytes, usize) {
+    let request = request_of(parts.iter().map(|p| p.bytes.as_slice()));
+    (request, parts.iter().map(|p| p.spans).sum())
+}
+
 /// One encoded request holding the given parts' records, in order.
 pub(crate) fn request_of<'a, I>(parts: I) -> Bytes
 where

@@ -78,7 +78,7 @@ use tokio::time::Instant;
 use self::buffer::{Buffer, Limits};
 use self::core::{Core, RETRY_ATTEMPTS};
 use self::decide::Mode;
-use self::group::{group_by_trace, request_of};
+use self::group::{group_by_trace, join_parts};
 use self::recorder::Recorder;
 use crate::encoded::Encoded;
 use crate::metrics::TailSamplingMetrics;
@@ -283,8 +283,7 @@ impl Consumer for TailSampler {
 
         // Traces decided before: sampled spans go on now, nothing else is kept yet.
         if !classified.sampled.is_empty() {
-            let spans = classified.sampled.iter().map(|p| p.spans).sum();
-            let request = request_of(classified.sampled.iter().map(|p| p.bytes.as_slice()));
+            let (request, spans) = join_parts(&classified.sampled);
             let payload = Encoded::from_host(Signal::Traces, request, spans);
             match core
                 .next
@@ -318,8 +317,7 @@ impl Consumer for TailSampler {
             Ok(admitted) => admitted,
             Err(undecided) => {
                 // Shut down meanwhile (a producer outlived shutdown): send the rest on.
-                let spans = undecided.iter().map(|p| p.spans).sum();
-                let request = request_of(undecided.iter().map(|p| p.bytes.as_slice()));
+                let (request, spans) = join_parts(&undecided);
                 core.deliver(request, spans, context).await;
                 return Ok(());
             }
@@ -328,9 +326,8 @@ impl Consumer for TailSampler {
         core.metrics.late_spans(false, admitted.not_sampled_spans);
         if !admitted.sampled.is_empty() {
             // Decided between the two looks at the caches.
-            let spans = admitted.sampled.iter().map(|p| p.spans).sum();
+            let (request, spans) = join_parts(&admitted.sampled);
             core.metrics.late_spans(true, spans);
-            let request = request_of(admitted.sampled.iter().map(|p| p.bytes.as_slice()));
             core.deliver(request, spans, context).await;
         }
         if !admitted.early.is_empty() {

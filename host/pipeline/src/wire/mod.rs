@@ -300,16 +300,22 @@ pub fn each_trace_id<'a>(
     mut trace_id: impl FnMut(&'a [u8]),
 ) -> Result<(), WireError> {
     each_item(request, |span, base| {
-        let mut id: &[u8] = &[];
-        each_field(span, base, SPAN, |f| {
-            if f.number == 1 {
-                id = f.value;
-            }
-            Ok(())
-        })?;
-        trace_id(id);
+        trace_id(trace_id_of(span, base)?);
         Ok(())
     })
+}
+
+/// The trace id of an encoded span at offset `base`: its last `trace_id` field, as prost
+/// decodes it; empty when it has none.
+fn trace_id_of(span: &[u8], base: usize) -> Result<&[u8], WireError> {
+    let mut id: &[u8] = &[];
+    each_field(span, base, SPAN, |f| {
+        if f.number == 1 {
+            id = f.value;
+        }
+        Ok(())
+    })?;
+    Ok(id)
 }
 
 /// What [`each_span_in_envelopes`] reports, in the order of the request.
@@ -360,15 +366,8 @@ pub(crate) fn each_span_in_envelopes<'a>(
                 if span.number != 2 {
                     return Ok(());
                 }
-                let mut trace_id: &[u8] = &[];
-                each_field(span.value, span.value_offset, SPAN, |f| {
-                    if f.number == 1 {
-                        trace_id = f.value;
-                    }
-                    Ok(())
-                })?;
                 visit(TraceLevel::Span {
-                    trace_id,
+                    trace_id: trace_id_of(span.value, span.value_offset)?,
                     span: span.value,
                 });
                 Ok(())
