@@ -63,7 +63,7 @@ impl WasmProcessors {
     /// The spec of a processor's settings, or `None` for processors that are not WebAssembly.
     pub fn spec(id: &ComponentId, settings: &Processor) -> Option<Result<ProcessorSpec, String>> {
         // Built-in guests' output is checked by this project's tests: the hot path only walks
-        // its framing. Any other component's output is decoded in full before it goes on.
+        // its framing. Any other component's output is checked in full before it goes on.
         let (path, config_json, limits, on_error, output_check) = match settings {
             Processor::Transform(t) => match guests::builtin("transform") {
                 Ok(path) => (
