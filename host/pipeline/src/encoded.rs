@@ -107,12 +107,25 @@ impl Encoded {
         }
     }
 
-    /// Bytes as received, checked to decode without decoding them ([`wire::validate`]), for a
-    /// receiver whose pipeline reads requests as bytes. `None` for a signal that is not checked
-    /// this way ([`wire::validates`]): decode it instead.
-    pub fn checked(signal: Signal, bytes: Bytes) -> Option<Result<Payload, wire::Invalid>> {
+    /// Bytes checked to decode without decoding them ([`wire::validate`], which also counts
+    /// their items): a request as received, for a receiver whose pipeline reads bytes, or what
+    /// processor `origin` returned. `None` for a signal that is not checked this way
+    /// ([`wire::validates`]): decode it instead.
+    pub fn checked(
+        signal: Signal,
+        bytes: Bytes,
+        origin: Option<Arc<str>>,
+    ) -> Option<Result<Payload, wire::Invalid>> {
         let items = wire::validate(signal, &bytes)?;
-        Some(items.map(|items| Encoded::from_host(signal, bytes, items)))
+        Some(items.map(|items| {
+            Payload::Encoded(Encoded {
+                signal,
+                bytes,
+                items,
+                decoded: None,
+                origin,
+            })
+        }))
     }
 
     pub fn signal(&self) -> Signal {

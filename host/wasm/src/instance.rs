@@ -266,24 +266,31 @@ impl Instance {
 /// A guest's `replaced` bytes as a payload, checked as the processor's [`OutputCheck`] says.
 fn checked(blueprint: &Blueprint, signal: Signal, bytes: Vec<u8>) -> Result<Payload, String> {
     let len = bytes.len();
-    let framed = Encoded::from_guest(signal, Bytes::from(bytes), blueprint.name.clone());
-    let problem = match (framed, blueprint.output_check) {
-        (Ok(payload), OutputCheck::Framing) => return Ok(payload),
-        // Traces and logs: checked to decode without decoding them (a later stage that reads
-        // the batch decodes it, and cannot fail). Metrics: decoded once here, kept with the
-        // bytes, so that a later stage does not decode them again.
-        (Ok(Payload::Encoded(encoded)), OutputCheck::Decode) => {
-            match sluice_pipeline::wire::validate(signal, encoded.bytes()) {
-                Some(Ok(_)) => return Ok(Payload::Encoded(encoded)),
+    let (bytes, origin) = (Bytes::from(bytes), blueprint.name.clone());
+    let framed = |bytes| Encoded::from_guest(signal, bytes, origin.clone());
+    let problem = match blueprint.output_check {
+        OutputCheck::Framing => match framed(bytes) {
+            Ok(payload) => return Ok(payload),
+            Err(e) => e.problem.to_string(),
+        },
+        // Traces and logs: checked to decode without decoding them, in one walk that also
+        // counts the items (a later stage that reads the batch decodes it, and cannot fail).
+        OutputCheck::Decode => {
+            match Encoded::checked(signal, bytes.clone(), Some(origin.clone())) {
+                Some(Ok(payload)) => return Ok(payload),
                 Some(Err(invalid)) => invalid.to_string(),
-                None => match encoded.with_decoded_form() {
-                    Ok(encoded) => return Ok(Payload::Encoded(encoded)),
-                    Err(e) => e.source.to_string(),
+                // Metrics: decoded once here, kept with the bytes, so that a later stage does not
+                // decode them again.
+                None => match framed(bytes) {
+                    Ok(Payload::Encoded(encoded)) => match encoded.with_decoded_form() {
+                        Ok(encoded) => return Ok(Payload::Encoded(encoded)),
+                        Err(e) => e.source.to_string(),
+                    },
+                    Ok(payload) => return Ok(payload),
+                    Err(e) => e.problem.to_string(),
                 },
             }
         }
-        (Ok(payload), OutputCheck::Decode) => return Ok(payload),
-        (Err(e), _) => e.problem.to_string(),
     };
     Err(format!(
         "replaced bytes ({len} B) are not an OTLP {} request: {problem}",

@@ -60,7 +60,7 @@ impl Codec {
     pub fn read(self, signal: Signal, body: &Bytes, bytes_only: bool) -> Result<Payload, String> {
         if bytes_only
             && self == Codec::Protobuf
-            && let Some(checked) = Encoded::checked(signal, body.clone())
+            && let Some(checked) = Encoded::checked(signal, body.clone(), None)
         {
             return checked.map_err(|reason| self.error(signal, reason));
         }
