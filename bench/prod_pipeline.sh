@@ -6,6 +6,7 @@
 # Sluice under test. decision_wait is 2 s (not 30 s) so that the load generator's request pool
 # does not repeat trace ids inside the wait; num_traces 50000 bounds the buffer.
 #   cargo build --release -p sluice -p sluice-bench && bash .ci/build-guests && bash bench/prod_pipeline.sh
+# "kept" is the share of the spans sent that reached the backend (errors, slow traces and 10 % of the rest).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-15} WARMUP=${WARMUP:-3} RATES=${RATES:-"10000 50000 100000"}
@@ -34,12 +35,19 @@ PASS=bench-$RANDOM-$RANDOM
 "$VENV/bin/python" -c 'import bcrypt, sys
 print("bench:" + bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(10)).decode())' "$PASS" >"$OUT/htpasswd"
 
-back_port=$(free_port)
+back_port=$(free_port) back_metrics=$(free_port)
 cat >"$OUT/backend.yaml" <<YAML
 receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:$back_port"}}}}
 exporters: {nop: }
-service: {telemetry: {metrics: {level: none}}, pipelines: {traces: {receivers: [otlp], exporters: [nop]}}}
+service:
+  telemetry: {metrics: {address: "127.0.0.1:$back_metrics"}}
+  pipelines: {traces: {receivers: [otlp], exporters: [nop]}}
 YAML
+# Spans the backend has accepted so far: the difference over a run is what the sampler kept.
+backend_spans() {
+    curl -s "http://127.0.0.1:$back_metrics/metrics" |
+        awk '/^otelcol_receiver_accepted_spans_total/ {n += $NF} END {printf "%d\n", n}'
+}
 "$SLUICE" --config "$OUT/backend.yaml" >"$OUT/backend.log" 2>&1 &
 BACK=$!
 wait_port "$back_port" || { echo "backend did not start (see $OUT/backend.log)" >&2; exit 1; }
@@ -80,6 +88,7 @@ YAML
     "$SLUICE" --config "$OUT/front-$rate.yaml" >"$OUT/front-$rate.log" 2>&1 &
     FRONT=$!
     if wait_port "$port"; then
+        before=$(backend_spans)
         "$LOADGEN" --protocol grpc --endpoint "https://127.0.0.1:$port" --tls-ca "$OUT/certs/ca.crt" \
             --basic-auth "bench:$PASS" --spans 1000 --attributes 10 --pool 256 --rate "$rate" \
             --concurrency 4 --duration "$DURATION" --warmup "$WARMUP" --server-pid "$FRONT" \
@@ -92,13 +101,15 @@ YAML
     kill -TERM "$FRONT" 2>/dev/null || true
     wait "$FRONT" 2>/dev/null || true
     FRONT=""
+    # The front drains its sampler on shutdown, so the backend now holds everything it kept.
+    echo $(($(backend_spans) - ${before:-0})) >"$OUT/kept-$rate.txt"
 done
 
 python3 - "$OUT" <<'PY' | tee "$OUT/table.md"
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-print("| offered spans/s | achieved spans/s | spans per CPU-s | CPU cores | peak RSS MiB | failed req | p99 ms |")
-print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| offered spans/s | achieved spans/s | spans per CPU-s | CPU cores | peak RSS MiB | failed req | p99 ms | kept |")
+print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for f in sorted(out.glob("rate-*.json"), key=lambda p: int(p.stem.split("-")[1])):
     text = f.read_text().strip()
     if not text:
@@ -107,6 +118,11 @@ for f in sorted(out.glob("rate-*.json"), key=lambda p: int(p.stem.split("-")[1])
     s = r["server"]
     cores = r["spans_per_s"] / s["spans_per_cpu_s"] if s["spans_per_cpu_s"] else 0
     p99 = r.get("latency_ms", {}).get("p99", 0)
-    print(f"| {f.stem.split('-')[1]} | {r['spans_per_s']:,.0f} | {s['spans_per_cpu_s']:,.0f} | {cores:.2f} | {s['peak_rss_mib']:.1f} | {r['requests_failed']} | {p99} |")
+    rate = f.stem.split("-")[1]
+    # Spans sent in the warm-up and the measured run, against what reached the backend.
+    sent = r["spans_accepted"] + r["rate_offered"] * r["warmup_s"]
+    kept_file = out / f"kept-{rate}.txt"
+    kept = int(kept_file.read_text()) / sent if kept_file.exists() and sent else 0
+    print(f"| {rate} | {r['spans_per_s']:,.0f} | {s['spans_per_cpu_s']:,.0f} | {cores:.2f} | {s['peak_rss_mib']:.1f} | {r['requests_failed']} | {p99} | {kept:.0%} |")
 PY
 echo "raw results: $OUT" >&2

@@ -19,6 +19,11 @@ use crate::cli::Protocol;
 /// Spans per trace: one server span and its children.
 const SPANS_PER_TRACE: usize = 10;
 
+/// A root span lasts 50 µs plus up to 50 ms, uniformly: a tenth of the traces run longer than
+/// seed 002's 45 ms "slow" threshold.
+const ROOT_MIN_NANOS: u64 = 50_000;
+const ROOT_SPREAD_NANOS: u64 = 50_000_000;
+
 const SPAN_NAMES: &[&str] = &[
     "GET /api/v1/orders/{id}",
     "SELECT orders",
@@ -117,14 +122,22 @@ pub fn request(
     let mut out = Vec::with_capacity(spans);
     let mut trace_id = Vec::new();
     let mut root_id = Vec::new();
+    let (mut root_start, mut root_duration) = (0, 0);
     for i in 0..spans {
         let is_root = i % SPANS_PER_TRACE == 0;
         if is_root {
             trace_id = rng.bytes(16);
+            root_start = now_nanos.saturating_sub(60_000_000_000) + rng.below(1_000_000_000);
+            root_duration = ROOT_MIN_NANOS + rng.below(ROOT_SPREAD_NANOS);
         }
         let span_id = rng.bytes(8);
-        let start = now_nanos.saturating_sub(60_000_000_000) + rng.below(1_000_000_000);
-        let duration = 50_000 + rng.below(50_000_000);
+        // Children run inside their root, so a trace lasts as long as its root span.
+        let (start, duration) = if is_root {
+            (root_start, root_duration)
+        } else {
+            let offset = rng.below(root_duration / 2);
+            (root_start + offset, 1 + rng.below(root_duration - offset))
+        };
         let failed = i % 50 == 49;
         out.push(Span {
             trace_id: trace_id.clone(),
@@ -252,6 +265,32 @@ mod tests {
         // About 460 bytes per span, like the measurements in shared/NOTES.md.
         let per_span = a.encoded_len() / 1000;
         assert!((380..=560).contains(&per_span), "{per_span} bytes per span");
+    }
+
+    #[test]
+    fn traces_last_as_long_as_their_root_and_a_tenth_are_slow() {
+        let mut slow = 0;
+        let mut traces = 0;
+        for seed in 0..20 {
+            let r = request(seed, 1000, 0, 1_700_000_000_000_000_000);
+            for trace in r.resource_spans[0].scope_spans[0]
+                .spans
+                .chunks(SPANS_PER_TRACE)
+            {
+                let root = &trace[0];
+                assert!(trace.iter().all(|s| s.trace_id == root.trace_id
+                    && s.start_time_unix_nano >= root.start_time_unix_nano
+                    && s.end_time_unix_nano <= root.end_time_unix_nano));
+                traces += 1;
+                slow +=
+                    usize::from(root.end_time_unix_nano - root.start_time_unix_nano > 45_000_000);
+            }
+        }
+        // 2,000 traces, each slow with probability 0.1: 200 ± 4 standard deviations (~54).
+        assert!(
+            (146..=254).contains(&slow),
+            "{slow} of {traces} traces slower than 45 ms"
+        );
     }
 
     #[test]
