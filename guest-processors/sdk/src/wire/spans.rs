@@ -56,21 +56,80 @@ impl SpanDecoder {
 }
 
 fn decode_scope(bytes: &[u8], skip: &[u32]) -> Result<ScopeSpans, Malformed> {
+    let skipped = SkipSet::new(skip);
     decode_with(bytes, |ss: &mut ScopeSpans, tag, wire, buf| {
         if tag != 2 {
             return Ok(false);
         }
-        let span = decode_with(nested(wire, buf)?, |_: &mut Span, tag, wire, buf| {
-            if !skip.contains(&tag) {
-                return Ok(false);
-            }
-            prost::encoding::skip_field(wire, tag, buf, DecodeContext::default())
-                .map_err(|_| Malformed)?;
-            Ok(true)
-        })?;
-        ss.spans.push(span);
+        ss.spans.push(decode_span(nested(wire, buf)?, &skipped)?);
         Ok(true)
     })
+}
+
+/// The skipped span fields: a bit per field number below 32 (every `Span` field), a list for
+/// the others.
+struct SkipSet<'a> {
+    low: u32,
+    all: &'a [u32],
+}
+
+impl<'a> SkipSet<'a> {
+    fn new(all: &'a [u32]) -> Self {
+        let low = all
+            .iter()
+            .filter(|&&tag| tag < 32)
+            .fold(0, |low, &tag| low | 1 << tag);
+        SkipSet { low, all }
+    }
+
+    fn contains(&self, tag: u32) -> bool {
+        if tag < 32 {
+            self.low & (1 << tag) != 0
+        } else {
+            self.all.contains(&tag)
+        }
+    }
+}
+
+/// One span: the loop of `decode_with`, with one-byte keys and skipped length-delimited fields
+/// (attributes, events, links: most of a span's bytes) read inline. Accepts and refuses what
+/// `decode_with` with prost's `skip_field` does.
+fn decode_span(mut buf: &[u8], skip: &SkipSet) -> Result<Span, Malformed> {
+    let mut span = Span::default();
+    while !buf.is_empty() {
+        let (tag, wire) = key(&mut buf)?;
+        if !skip.contains(tag) {
+            span.merge_field(tag, wire, &mut buf, DecodeContext::default())
+                .map_err(|_| Malformed)?;
+        } else if wire == WireType::LengthDelimited {
+            nested(wire, &mut buf)?;
+        } else {
+            prost::encoding::skip_field(wire, tag, &mut buf, DecodeContext::default())
+                .map_err(|_| Malformed)?;
+        }
+    }
+    Ok(span)
+}
+
+/// A field key: one byte for field numbers below 16, otherwise prost's `decode_key`.
+fn key(buf: &mut &[u8]) -> Result<(u32, WireType), Malformed> {
+    if let Some(&byte) = buf.first()
+        // A one-byte varint with a field number of at least 1.
+        && (8..0x80).contains(&byte)
+    {
+        let wire = match byte & 7 {
+            0 => WireType::Varint,
+            1 => WireType::SixtyFourBit,
+            2 => WireType::LengthDelimited,
+            3 => WireType::StartGroup,
+            4 => WireType::EndGroup,
+            5 => WireType::ThirtyTwoBit,
+            _ => return Err(Malformed),
+        };
+        *buf = &buf[1..];
+        return Ok((u32::from(byte >> 3), wire));
+    }
+    decode_key(buf).map_err(|_| Malformed)
 }
 
 /// Decodes a message of type `M` from `buf`: `field` takes the fields it handles (returning
@@ -95,7 +154,13 @@ where
 /// The bytes of an embedded message field whose key was just read, stepping `buf` past them.
 fn nested<'a>(wire: WireType, buf: &mut &'a [u8]) -> Result<&'a [u8], Malformed> {
     check_wire_type(WireType::LengthDelimited, wire).map_err(|_| Malformed)?;
-    let len = decode_varint(buf).map_err(|_| Malformed)?;
+    let len = match buf.first() {
+        Some(&byte) if byte < 0x80 => {
+            *buf = &buf[1..];
+            u64::from(byte)
+        }
+        _ => decode_varint(buf).map_err(|_| Malformed)?,
+    };
     let len = usize::try_from(len)
         .ok()
         .filter(|&len| len <= buf.len())
@@ -209,6 +274,59 @@ mod tests {
             let mut corrupt = bytes.clone();
             corrupt[i] ^= 0xff;
             let _ = decoder.decode(&corrupt);
+        }
+    }
+
+    /// The span loop as `decode_with` and prost's `skip_field` run it, without the inline
+    /// fast paths of `decode_span`.
+    fn reference_span(bytes: &[u8], skip: &[u32]) -> Result<Span, Malformed> {
+        decode_with(bytes, |_: &mut Span, tag, wire, buf| {
+            if !skip.contains(&tag) {
+                return Ok(false);
+            }
+            prost::encoding::skip_field(wire, tag, buf, DecodeContext::default())
+                .map_err(|_| Malformed)?;
+            Ok(true)
+        })
+    }
+
+    #[test]
+    fn the_inline_span_loop_matches_the_generic_one_on_every_corruption() {
+        let span = request().resource_spans[0].scope_spans[0].spans[0].encode_to_vec();
+        let mut inputs = vec![span.clone()];
+        for i in 0..span.len() {
+            inputs.push(span[..i].to_vec());
+            for flip in [0xff, 0x80, 0x07, 0x01, 0x78] {
+                let mut corrupt = span.clone();
+                corrupt[i] ^= flip;
+                inputs.push(corrupt);
+            }
+        }
+        // Keys of two bytes, groups, field 0 and the reserved wire types.
+        inputs.extend([
+            vec![0x80, 0x01, 0x05],
+            vec![0x4b, 0x08, 0x01, 0x4c],
+            vec![0x4b, 0x4c],
+            vec![0x4c],
+            vec![0x02, 0x00],
+            vec![0x4e, 0x00],
+            vec![0x4f, 0x00],
+            vec![0x4a, 0xff, 0xff, 0xff, 0xff, 0x0f],
+        ]);
+        for skip in [
+            vec![],
+            vec![9],
+            vec![2, 3, 4, 5, 6, 9, 11, 13],
+            vec![1, 2, 9, 11, 40],
+        ] {
+            let set = SkipSet::new(&skip);
+            for input in &inputs {
+                assert_eq!(
+                    decode_span(input, &set),
+                    reference_span(input, &skip),
+                    "skipping {skip:?}: {input:02x?}"
+                );
+            }
         }
     }
 }
