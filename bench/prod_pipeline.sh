@@ -10,6 +10,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-15} WARMUP=${WARMUP:-3} RATES=${RATES:-"10000 50000 100000"}
+# GZIP_LEVEL sets the OTLP exporter's compression_params.level (unset: the default, 6).
+GZIP_LEVEL=${GZIP_LEVEL:-}
 SLUICE=$ROOT/target/release/sluice
 LOADGEN=$ROOT/target/release/sluice-loadgen
 VENV=$ROOT/bench/.venv
@@ -75,7 +77,7 @@ processors:
 connectors:
   spanmetrics: {metrics_flush_interval: 15s}
 exporters:
-  otlp/tempo: {endpoint: "127.0.0.1:$back_port", tls: {insecure: true}}
+  otlp/tempo: {endpoint: "127.0.0.1:$back_port", tls: {insecure: true}${GZIP_LEVEL:+, compression_params: {level: $GZIP_LEVEL\}}}
   prometheus: {endpoint: "127.0.0.1:$scrape"}
 service:
   extensions: [basicauth/server]

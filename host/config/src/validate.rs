@@ -773,6 +773,20 @@ fn tenant_processors(
     }
 }
 
+fn compression_params(
+    path: &str,
+    compression: Compression,
+    params: &CompressionParams,
+    errors: &mut Vec<ConfigError>,
+) {
+    if let Some(problem) = params.problem(compression) {
+        errors.push(ConfigError::new(
+            format!("{path}.compression_params.level"),
+            problem,
+        ));
+    }
+}
+
 fn exporter_settings(
     config: &Config,
     declared: &Declared,
@@ -819,6 +833,7 @@ fn exporter_settings(
                 ));
             }
             client_tls(&s.tls, errors);
+            compression_params(path, s.compression, &s.compression_params, errors);
         }
         Exporter::OtlpHttp(s) => {
             if let Some(e) = &s.endpoint {
@@ -844,6 +859,7 @@ fn exporter_settings(
                 ));
             }
             client_tls(&s.tls, errors);
+            compression_params(path, s.compression, &s.compression_params, errors);
         }
         Exporter::Loki(s) => {
             url("endpoint", &s.endpoint, errors);

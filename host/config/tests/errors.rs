@@ -161,3 +161,47 @@ fn later_files_override_earlier_ones() {
         "{err}"
     );
 }
+
+#[test]
+fn compression_levels_are_checked_as_the_collector_checks_them() {
+    let config = |exporter: &str| {
+        format!(
+            "receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{{exporter}}}\n\
+             service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [{}]}}}}}}\n",
+            exporter.split(':').next().unwrap_or_default()
+        )
+    };
+    for good in [
+        "otlp: {endpoint: a:4317, compression_params: {level: 1}}",
+        "otlp: {endpoint: a:4317, compression_params: {level: -1}}",
+        "otlp: {endpoint: a:4317, compression: zstd, compression_params: {level: 19}}",
+        "otlphttp: {endpoint: 'http://a:4318', compression_params: {level: 9}}",
+    ] {
+        assert_eq!(errors(&config(good)), Vec::<String>::new(), "{good}");
+    }
+    for (bad, message) in [
+        (
+            "otlp: {endpoint: a:4317, compression_params: {level: 10}}",
+            "exporters.otlp.compression_params.level: unsupported gzip level 10",
+        ),
+        (
+            "otlp: {endpoint: a:4317, compression_params: {level: -2}}",
+            "exporters.otlp.compression_params.level: gzip level -2 (Huffman only) is not supported",
+        ),
+        (
+            "otlphttp: {endpoint: 'http://a:4318', compression: none, compression_params: {level: 3}}",
+            "exporters.otlphttp.compression_params.level: a level (3) needs a compression",
+        ),
+        (
+            "otlp: {endpoint: a:4317, compression_params: {levle: 3}}",
+            "exporters.otlp.compression_params.levle: unknown field `levle`",
+        ),
+    ] {
+        let errs = errors(&config(bad));
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with(&format!("bad.yaml: {message}"))),
+            "{bad}: {errs:#?}"
+        );
+    }
+}

@@ -102,6 +102,51 @@ impl<'de> Deserialize<'de> for Compression {
     }
 }
 
+/// `compression_params:` of an exporter, as the Collector's `configcompression`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompressionParams {
+    /// gzip: 1 (fastest) to 9 (smallest), -1 or 0 for the default (6); zstd: its levels
+    /// (0 for the default, 3). Unset is the default.
+    #[serde(default)]
+    pub level: i32,
+}
+
+impl CompressionParams {
+    /// What is wrong with `level` for `compression`, as the Collector's `ValidateParams`
+    /// (except gzip's -2, Huffman-only, which Sluice does not offer).
+    pub fn problem(&self, compression: Compression) -> Option<String> {
+        let level = self.level;
+        match compression {
+            Compression::Gzip if (-1..=9).contains(&level) => None,
+            Compression::Gzip if level == -2 => Some(
+                "gzip level -2 (Huffman only) is not supported by Sluice (use -1 or 0 to 9)".into(),
+            ),
+            Compression::Gzip => Some(format!(
+                "unsupported gzip level {level} (use 1 for fastest to 9 for smallest, -1 for the default)"
+            )),
+            Compression::Zstd => None,
+            Compression::None if level == 0 => None,
+            Compression::None => Some(format!(
+                "a level ({level}) needs a compression (gzip or zstd)"
+            )),
+        }
+    }
+
+    /// The gzip level to use: 6 unless a level from 1 to 9 was given.
+    pub fn gzip_level(&self) -> u32 {
+        u32::try_from(self.level)
+            .ok()
+            .filter(|level| (1..=9).contains(level))
+            .unwrap_or(6)
+    }
+
+    /// The zstd level to use: the library's default (3) for 0.
+    pub fn zstd_level(&self) -> i32 {
+        self.level
+    }
+}
+
 impl Compression {
     /// The `Content-Encoding` / `grpc-encoding` token, if any.
     pub fn encoding(self) -> Option<&'static str> {

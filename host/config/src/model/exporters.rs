@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{AuthReference, Compression, QueueSettings, RetrySettings, TlsClientSettings};
+use super::{
+    AuthReference, Compression, CompressionParams, QueueSettings, RetrySettings, TlsClientSettings,
+};
 
 /// How much the debug exporter prints, as the Collector's `verbosity`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -65,6 +67,8 @@ pub struct OtlpGrpcExporterSettings {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub compression: Compression,
+    #[serde(default)]
+    pub compression_params: CompressionParams,
     /// Deadline of one export call (default 5s).
     #[serde(default = "default_grpc_timeout", with = "humantime_serde")]
     pub timeout: Duration,
@@ -99,6 +103,8 @@ pub struct OtlpHttpExporterSettings {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub compression: Compression,
+    #[serde(default)]
+    pub compression_params: CompressionParams,
     /// `proto` (default) or `json`.
     #[serde(default)]
     pub encoding: HttpEncoding,

@@ -2,7 +2,6 @@
 //! (HTTP/1.1, or HTTP/2 when ALPN picks it), one POST per attempt with a deadline, and the
 //! shared reading of an answer (status, `Retry-After`, the server's message).
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -11,8 +10,8 @@ use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use sluice_config::Compression;
 
+use super::compression::Compressor;
 use super::connector::{Connector, TlsMode, tls_hint};
 use super::tls::TlsClient;
 use crate::retry::{SendError, parse_retry_after};
@@ -227,38 +226,25 @@ fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
     None
 }
 
-/// Compresses a request body as `compression` says; returns the body and the
+/// Compresses a request body as `compressor` says; returns the body and the
 /// `Content-Encoding` value, if any.
 pub(crate) fn compress(
-    compression: Compression,
+    compressor: &Compressor,
     body: Bytes,
 ) -> std::io::Result<(Bytes, Option<HeaderValue>)> {
-    match compression {
-        Compression::None => Ok((body, None)),
-        Compression::Gzip => {
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4 + 64),
-                flate2::Compression::default(),
-            );
-            encoder.write_all(&body)?;
-            Ok((
-                Bytes::from(encoder.finish()?),
-                Some(HeaderValue::from_static("gzip")),
-            ))
-        }
-        Compression::Zstd => {
-            let compressed = zstd::bulk::compress(&body, zstd::DEFAULT_COMPRESSION_LEVEL)?;
-            Ok((
-                Bytes::from(compressed),
-                Some(HeaderValue::from_static("zstd")),
-            ))
-        }
-    }
+    Ok(match compressor.compress(&body)? {
+        None => (body, None),
+        Some(compressed) => (
+            Bytes::from(compressed),
+            compressor.encoding().map(HeaderValue::from_static),
+        ),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_config::{Compression, CompressionParams};
 
     #[test]
     fn error_chain_keeps_each_text_once() {
@@ -294,17 +280,18 @@ mod tests {
     fn compression_round_trips() {
         use std::io::Read as _;
         let body = b"hello hello hello".to_vec();
-        let (gz, enc) = compress(Compression::Gzip, body.clone().into()).unwrap();
+        let with = |compression| Compressor::new(compression, &CompressionParams::default());
+        let (gz, enc) = compress(&with(Compression::Gzip), body.clone().into()).unwrap();
         assert_eq!(enc.unwrap(), "gzip");
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&gz[..])
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, body);
-        let (zs, enc) = compress(Compression::Zstd, body.clone().into()).unwrap();
+        let (zs, enc) = compress(&with(Compression::Zstd), body.clone().into()).unwrap();
         assert_eq!(enc.unwrap(), "zstd");
         assert_eq!(zstd::decode_all(&zs[..]).unwrap(), body);
-        let (plain, enc) = compress(Compression::None, body.clone().into()).unwrap();
+        let (plain, enc) = compress(&with(Compression::None), body.clone().into()).unwrap();
         assert!(enc.is_none());
         assert_eq!(plain, body);
     }

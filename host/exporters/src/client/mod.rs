@@ -4,6 +4,7 @@
 //! `google.rpc` messages servers answer with ([`rpc_status`]).
 
 pub(crate) mod auth;
+pub(crate) mod compression;
 pub(crate) mod connector;
 pub(crate) mod headers_setter;
 pub(crate) mod http;

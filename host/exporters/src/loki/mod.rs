@@ -36,12 +36,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT as USER_AGENT_HEADER};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
-use sluice_config::{ComponentId, Compression, LokiExporterSettings, Signal};
+use sluice_config::{ComponentId, Compression, CompressionParams, LokiExporterSettings, Signal};
 use sluice_pipeline::metrics::ExporterMetrics;
 use sluice_pipeline::{Batch, ConsumeError, Consumer, Payload, RequestContext};
 
 use crate::ExporterError;
 use crate::client::auth::{self, ClientAuth};
+use crate::client::compression::Compressor;
 use crate::client::http::{HttpClient, USER_AGENT, compress};
 use crate::client::tls::{ALPN_HTTP, TlsClient};
 use crate::client::{header_map, require_runtime};
@@ -60,7 +61,7 @@ pub struct LokiExporter {
     headers: HeaderMap,
     auth: Option<ClientAuth>,
     rules: labels::LabelRules,
-    compression: Compression,
+    compressor: Compressor,
 }
 
 impl LokiExporter {
@@ -137,7 +138,7 @@ impl LokiExporter {
             headers,
             auth,
             rules,
-            compression: settings.compression,
+            compressor: Compressor::new(settings.compression, &CompressionParams::default()),
         }))
     }
 
@@ -193,7 +194,7 @@ impl Consumer for LokiExporter {
         let body = serde_json::to_vec(&push)
             .map_err(|e| format!("cannot encode the push request: {e}"))
             .and_then(|json| {
-                compress(self.compression, json.into())
+                compress(&self.compressor, json.into())
                     .map(|(body, _)| body)
                     .map_err(|e| format!("cannot compress the push request: {e}"))
             });

@@ -13,7 +13,8 @@
 //! - **Calls.** The request is sent as the protobuf bytes the batch travels as (encoded once
 //!   per batch when it travels decoded), never re-encoded per attempt. `headers` and the
 //!   `auth` header travel as metadata; `compression` (gzip by
-//!   default, zstd, none) compresses requests; `timeout` is each call's deadline (also sent
+//!   default, zstd, none) and `compression_params.level` compress requests (by Sluice, see
+//!   [`super::grpc_compression`]: tonic's gzip has a fixed level); `timeout` is each call's deadline (also sent
 //!   as `grpc-timeout`); `authority` overrides `:authority`.
 //! - **Answers.** Retryable codes as the Collector and the OTLP specification: `Cancelled`,
 //!   `DeadlineExceeded`, `Aborted`, `OutOfRange`, `Unavailable`, `DataLoss`, and
@@ -32,7 +33,7 @@ use http::uri::{Authority, PathAndQuery, Uri};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use sluice_config::{ComponentId, Compression, OtlpGrpcExporterSettings, Signal};
+use sluice_config::{ComponentId, OtlpGrpcExporterSettings, Signal};
 use sluice_pipeline::metrics::ExporterMetrics;
 use sluice_pipeline::{Batch, ConsumeError, Consumer, Form, RequestContext};
 use tonic::GrpcMethod;
@@ -42,9 +43,11 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use super::grpc_compression::Compressing;
 use super::raw::RawCodec;
 use crate::ExporterError;
 use crate::client::auth::{self, ClientAuth};
+use crate::client::compression::Compressor;
 use crate::client::connector::{Connector, TlsMode};
 use crate::client::http::{USER_AGENT, error_chain};
 use crate::client::rpc_status::retry_delay;
@@ -62,7 +65,7 @@ pub struct OtlpGrpcExporter {
     target: String,
     metadata: HeaderMap,
     auth: Option<ClientAuth>,
-    compression: Option<CompressionEncoding>,
+    compressor: Arc<Compressor>,
     timeout: Duration,
 }
 
@@ -105,14 +108,6 @@ fn parse_endpoint(endpoint: &str, insecure: bool) -> Result<Target, String> {
         tls,
         authority: format!("{}:{port}", authority.host()),
     })
-}
-
-fn compression(c: Compression) -> Option<CompressionEncoding> {
-    match c {
-        Compression::Gzip => Some(CompressionEncoding::Gzip),
-        Compression::Zstd => Some(CompressionEncoding::Zstd),
-        Compression::None => None,
-    }
 }
 
 impl OtlpGrpcExporter {
@@ -193,7 +188,10 @@ impl OtlpGrpcExporter {
             target: format!("{scheme}://{}", target.authority),
             metadata,
             auth,
-            compression: compression(settings.compression),
+            compressor: Arc::new(Compressor::new(
+                settings.compression,
+                &settings.compression_params,
+            )),
             timeout: settings.timeout,
         }))
     }
@@ -274,12 +272,10 @@ impl OtlpGrpcExporter {
     where
         R: prost::Message + Default + Send + Sync + 'static,
     {
-        let mut grpc = Grpc::new(self.channel.clone())
+        let channel = Compressing::new(self.channel.clone(), self.compressor.clone());
+        let mut grpc = Grpc::new(channel)
             .accept_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Zstd);
-        if let Some(encoding) = self.compression {
-            grpc = grpc.send_compressed(encoding);
-        }
         grpc.ready()
             .await
             .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;

@@ -23,12 +23,13 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
-use sluice_config::{ComponentId, Compression, HttpEncoding, OtlpHttpExporterSettings, Signal};
+use sluice_config::{ComponentId, HttpEncoding, OtlpHttpExporterSettings, Signal};
 use sluice_pipeline::metrics::ExporterMetrics;
 use sluice_pipeline::{Batch, ConsumeError, Consumer, Form, Payload, RequestContext};
 
 use crate::ExporterError;
 use crate::client::auth::{self, ClientAuth};
+use crate::client::compression::Compressor;
 use crate::client::http::{HttpClient, HttpResponse, USER_AGENT, compress, truncate};
 use crate::client::rpc_status::RpcStatus;
 use crate::client::tls::{ALPN_HTTP, TlsClient};
@@ -48,7 +49,7 @@ pub struct OtlpHttpExporter {
     headers: HeaderMap,
     auth: Option<ClientAuth>,
     encoding: HttpEncoding,
-    compression: Compression,
+    compressor: Compressor,
 }
 
 fn index(signal: Signal) -> usize {
@@ -156,7 +157,7 @@ impl OtlpHttpExporter {
             headers,
             auth,
             encoding: settings.encoding,
-            compression: settings.compression,
+            compressor: Compressor::new(settings.compression, &settings.compression_params),
         }))
     }
 
@@ -180,7 +181,7 @@ impl OtlpHttpExporter {
                     .into()
             }
         };
-        compress(self.compression, raw).map_err(|e| {
+        compress(&self.compressor, raw).map_err(|e| {
             SendError::permanent(
                 "encoding",
                 format!("cannot compress the request: {e}"),

@@ -2,5 +2,6 @@
 //! (`otlphttp`).
 
 pub mod grpc;
+mod grpc_compression;
 pub mod http;
 mod raw;

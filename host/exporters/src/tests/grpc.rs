@@ -122,6 +122,36 @@ async fn grpc_endpoint_without_scheme_is_plaintext_when_insecure_and_zstd_works(
 }
 
 #[tokio::test]
+async fn grpc_gzip_at_each_level_and_zstd_at_a_level_arrive_intact() {
+    init();
+    let backend = GrpcBackend::default();
+    let server = backend.start(None).await;
+    let traces = Payload::Traces(fixtures::traces(3, 40));
+    for (compression, level) in [
+        (Compression::Gzip, 1),
+        (Compression::Gzip, 9),
+        (Compression::Gzip, -1),
+        (Compression::Zstd, 19),
+    ] {
+        let mut settings = settings(&format!("http://{}", server.addr));
+        settings.compression = compression;
+        settings.compression_params.level = level;
+        let otlp = exporter("levels", &settings, None, &Metrics::new());
+        // Twice: the second request reuses the first one's deflate state.
+        for _ in 0..2 {
+            otlp.consume(batch(traces.clone())).await.unwrap();
+        }
+    }
+    let seen = backend.seen();
+    assert_eq!(seen.len(), 8);
+    for (i, request) in seen.iter().enumerate() {
+        assert_eq!(request.payload, traces, "request {i}");
+        let expected = if i < 6 { "gzip" } else { "zstd" };
+        assert_eq!(request.header("grpc-encoding"), Some(expected));
+    }
+}
+
+#[tokio::test]
 async fn grpc_unavailable_then_ok_is_retried_and_counted() {
     init();
     let backend = GrpcBackend::default();
