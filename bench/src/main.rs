@@ -207,11 +207,11 @@ async fn client_loop(id: usize, target: Arc<Target>, pool: Arc<Pool>, plan: Arc<
         {
             break;
         }
+        // Clients interleave (client `id` sends requests id, id + concurrency, ...), so together
+        // they cycle over the pool, and over every tenant, each request sent once per cycle.
         let body = pool.bodies[next % pool.bodies.len()].clone();
-        // Clients interleave, so together they cycle over every tenant evenly.
-        let turn = (next - id) * plan.concurrency as usize + id;
-        let tenant = (!plan.tenants.is_empty()).then(|| &plan.tenants[turn % plan.tenants.len()]);
-        next += 1;
+        let tenant = (!plan.tenants.is_empty()).then(|| &plan.tenants[next % plan.tenants.len()]);
+        next += plan.concurrency as usize;
         let outcome = client.send(body, tenant).await;
         let unreachable = outcome.is_transport_failure();
         if measured {
