@@ -56,9 +56,9 @@ pub struct ProcessorSpec {
 /// Whatever fails the check is `malformed_output`: the batch follows `on_error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutputCheck {
-    /// Check that the whole request decodes: any component. Traces and logs are checked without
-    /// decoding them (`sluice_pipeline::wire::validate`, which accepts exactly what the decoder
-    /// accepts); metrics are decoded, and the decoded form is kept with the bytes.
+    /// Check that the whole request decodes: any component. The request is checked without
+    /// decoding it (`sluice_pipeline::wire::validate`, which accepts exactly what the decoder
+    /// accepts).
     #[default]
     Decode,
     /// Walk the protobuf framing down to the items and count them, without decoding: for

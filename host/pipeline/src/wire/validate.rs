@@ -1,4 +1,4 @@
-//! Checking that an encoded traces or logs request decodes, without decoding it: a walk of
+//! Checking that an encoded export request decodes, without decoding it: a walk of
 //! every message of the OTLP schema that accepts exactly what prost's decoding of the
 //! `opentelemetry-proto` types accepts (known fields with their wire type, strings valid UTF-8,
 //! lengths inside their message, messages nested at most 100 deep, unknown fields skipped as
@@ -20,6 +20,10 @@ enum Kind {
     /// UTF-8.
     Str,
     Message(&'static Schema),
+    /// repeated fixed64 or double: packed (a length-delimited run of 8-byte values) or one value.
+    PackedFixed64,
+    /// repeated uint64: packed (a length-delimited run of varints) or one varint.
+    PackedVarint,
 }
 
 /// One message type: its name (for errors) and its known fields, in field number order (field
@@ -41,7 +45,7 @@ impl Schema {
     }
 }
 
-use Kind::{Bytes, Fixed32, Fixed64, Message, Str, Varint};
+use Kind::{Bytes, Fixed32, Fixed64, Message, PackedFixed64, PackedVarint, Str, Varint};
 
 const fn schema(name: &'static str, fields: &'static [(u32, &'static str, Kind)]) -> Schema {
     Schema {
@@ -207,6 +211,146 @@ static LOGS_REQUEST: Schema = schema(
     &[(1, "resource_logs", Message(&RESOURCE_LOGS))],
 );
 
+static EXEMPLAR: Schema = schema(
+    "Exemplar",
+    &[
+        (7, "filtered_attributes", Message(&KEY_VALUE)),
+        (2, "time_unix_nano", Fixed64),
+        (3, "as_double", Fixed64),
+        (4, "span_id", Bytes),
+        (5, "trace_id", Bytes),
+        (6, "as_int", Fixed64),
+    ],
+);
+static NUMBER_DATA_POINT: Schema = schema(
+    "NumberDataPoint",
+    &[
+        (7, "attributes", Message(&KEY_VALUE)),
+        (2, "start_time_unix_nano", Fixed64),
+        (3, "time_unix_nano", Fixed64),
+        (4, "as_double", Fixed64),
+        (5, "exemplars", Message(&EXEMPLAR)),
+        (6, "as_int", Fixed64),
+        (8, "flags", Varint),
+    ],
+);
+static HISTOGRAM_DATA_POINT: Schema = schema(
+    "HistogramDataPoint",
+    &[
+        (9, "attributes", Message(&KEY_VALUE)),
+        (2, "start_time_unix_nano", Fixed64),
+        (3, "time_unix_nano", Fixed64),
+        (4, "count", Fixed64),
+        (5, "sum", Fixed64),
+        (6, "bucket_counts", PackedFixed64),
+        (7, "explicit_bounds", PackedFixed64),
+        (8, "exemplars", Message(&EXEMPLAR)),
+        (10, "flags", Varint),
+        (11, "min", Fixed64),
+        (12, "max", Fixed64),
+    ],
+);
+static BUCKETS: Schema = schema(
+    "Buckets",
+    &[(1, "offset", Varint), (2, "bucket_counts", PackedVarint)],
+);
+static EXPONENTIAL_HISTOGRAM_DATA_POINT: Schema = schema(
+    "ExponentialHistogramDataPoint",
+    &[
+        (1, "attributes", Message(&KEY_VALUE)),
+        (2, "start_time_unix_nano", Fixed64),
+        (3, "time_unix_nano", Fixed64),
+        (4, "count", Fixed64),
+        (5, "sum", Fixed64),
+        (6, "scale", Varint),
+        (7, "zero_count", Fixed64),
+        (8, "positive", Message(&BUCKETS)),
+        (9, "negative", Message(&BUCKETS)),
+        (10, "flags", Varint),
+        (11, "exemplars", Message(&EXEMPLAR)),
+        (12, "min", Fixed64),
+        (13, "max", Fixed64),
+        (14, "zero_threshold", Fixed64),
+    ],
+);
+static VALUE_AT_QUANTILE: Schema = schema(
+    "ValueAtQuantile",
+    &[(1, "quantile", Fixed64), (2, "value", Fixed64)],
+);
+static SUMMARY_DATA_POINT: Schema = schema(
+    "SummaryDataPoint",
+    &[
+        (7, "attributes", Message(&KEY_VALUE)),
+        (2, "start_time_unix_nano", Fixed64),
+        (3, "time_unix_nano", Fixed64),
+        (4, "count", Fixed64),
+        (5, "sum", Fixed64),
+        (6, "quantile_values", Message(&VALUE_AT_QUANTILE)),
+        (8, "flags", Varint),
+    ],
+);
+static GAUGE: Schema = schema("Gauge", &[(1, "data_points", Message(&NUMBER_DATA_POINT))]);
+static SUM: Schema = schema(
+    "Sum",
+    &[
+        (1, "data_points", Message(&NUMBER_DATA_POINT)),
+        (2, "aggregation_temporality", Varint),
+        (3, "is_monotonic", Varint),
+    ],
+);
+static HISTOGRAM: Schema = schema(
+    "Histogram",
+    &[
+        (1, "data_points", Message(&HISTOGRAM_DATA_POINT)),
+        (2, "aggregation_temporality", Varint),
+    ],
+);
+static EXPONENTIAL_HISTOGRAM: Schema = schema(
+    "ExponentialHistogram",
+    &[
+        (1, "data_points", Message(&EXPONENTIAL_HISTOGRAM_DATA_POINT)),
+        (2, "aggregation_temporality", Varint),
+    ],
+);
+static SUMMARY: Schema = schema(
+    "Summary",
+    &[(1, "data_points", Message(&SUMMARY_DATA_POINT))],
+);
+static METRIC: Schema = schema(
+    "Metric",
+    &[
+        (1, "name", Str),
+        (2, "description", Str),
+        (3, "unit", Str),
+        (5, "gauge", Message(&GAUGE)),
+        (7, "sum", Message(&SUM)),
+        (9, "histogram", Message(&HISTOGRAM)),
+        (10, "exponential_histogram", Message(&EXPONENTIAL_HISTOGRAM)),
+        (11, "summary", Message(&SUMMARY)),
+        (12, "metadata", Message(&KEY_VALUE)),
+    ],
+);
+static SCOPE_METRICS: Schema = schema(
+    "ScopeMetrics",
+    &[
+        (1, "scope", Message(&SCOPE)),
+        (2, "metrics", Message(&METRIC)),
+        (3, "schema_url", Str),
+    ],
+);
+static RESOURCE_METRICS: Schema = schema(
+    "ResourceMetrics",
+    &[
+        (1, "resource", Message(&RESOURCE)),
+        (2, "scope_metrics", Message(&SCOPE_METRICS)),
+        (3, "schema_url", Str),
+    ],
+);
+static METRICS_REQUEST: Schema = schema(
+    "ExportMetricsServiceRequest",
+    &[(1, "resource_metrics", Message(&RESOURCE_METRICS))],
+);
+
 /// prost's recursion limit: messages nested deeper do not decode.
 const RECURSION_LIMIT: u32 = 100;
 
@@ -222,22 +366,31 @@ impl std::fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
-/// Whether requests of `signal` can be checked by [`validate`] (metrics cannot yet: they are
-/// decoded).
-pub fn validates(signal: Signal) -> bool {
-    signal != Signal::Metrics
+/// Whether requests of `signal` can be checked by [`validate`] (all three signals can).
+pub fn validates(_signal: Signal) -> bool {
+    true
 }
 
 /// Checks that `request`, an encoded export request of `signal`, decodes, and returns its item
-/// count. `None` for a signal that [`validates`] says is not checked here.
+/// count (spans, data points, log records). `None` for a signal that [`validates`] says is not
+/// checked here.
 pub fn validate(signal: Signal, request: &[u8]) -> Option<Result<usize, Invalid>> {
     let schema = match signal {
         Signal::Traces => &TRACES_REQUEST,
         Signal::Logs => &LOGS_REQUEST,
-        Signal::Metrics => return None,
+        Signal::Metrics => &METRICS_REQUEST,
     };
     let mut items = 0;
-    Some(message(request, schema, RECURSION_LIMIT, &mut items).map(|()| items))
+    let checked = message(request, schema, RECURSION_LIMIT, &mut items);
+    Some(checked.and_then(|()| {
+        match signal {
+            // A metric's points are those of its last data field (a oneof): counted as decoding
+            // counts them, once the request is known to decode.
+            Signal::Metrics => super::count_items(signal, request)
+                .map_err(|e| Invalid(format!("ExportMetricsServiceRequest: {e}"))),
+            Signal::Traces | Signal::Logs => Ok(items),
+        }
+    }))
 }
 
 fn invalid(schema: &Schema, field: &str, problem: impl std::fmt::Display) -> Invalid {
@@ -268,7 +421,10 @@ fn message(mut buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Re
             Varint => WireType::Varint,
             Fixed32 => WireType::ThirtyTwoBit,
             Fixed64 => WireType::SixtyFourBit,
-            Bytes | Str | Message(_) => WireType::LengthDelimited,
+            // A repeated scalar field decodes packed or not, as prost's `merge_repeated`.
+            PackedVarint if wire == WireType::Varint => WireType::Varint,
+            PackedFixed64 if wire == WireType::SixtyFourBit => WireType::SixtyFourBit,
+            Bytes | Str | Message(_) | PackedFixed64 | PackedVarint => WireType::LengthDelimited,
         };
         if wire != expected {
             return Err(invalid(
@@ -281,14 +437,18 @@ fn message(mut buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Re
             Varint => {
                 varint(&mut buf).map_err(|e| invalid(schema, name, e))?;
             }
-            Fixed32 | Fixed64 => {
+            PackedVarint if wire == WireType::Varint => {
+                varint(&mut buf).map_err(|e| invalid(schema, name, e))?;
+            }
+            Fixed32 | Fixed64 | PackedFixed64 if wire != WireType::LengthDelimited => {
                 let n = if matches!(kind, Fixed32) { 4 } else { 8 };
                 if buf.len() < n {
                     return Err(invalid(schema, name, "buffer underflow"));
                 }
                 buf = &buf[n..];
             }
-            Bytes | Str | Message(_) => {
+            // (Fixed32 and Fixed64 never come here: their wire type was checked above.)
+            Bytes | Str | Message(_) | Fixed32 | Fixed64 | PackedFixed64 | PackedVarint => {
                 let len = varint(&mut buf).map_err(|e| invalid(schema, name, e))?;
                 let len = usize::try_from(len)
                     .ok()
@@ -303,6 +463,19 @@ fn message(mut buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Re
                             name,
                             "invalid string value: data is not UTF-8 encoded",
                         ));
+                    }
+                    PackedFixed64 if value.len() % 8 != 0 => {
+                        return Err(invalid(
+                            schema,
+                            name,
+                            "packed 8-byte values: the length is not a multiple of 8",
+                        ));
+                    }
+                    PackedVarint => {
+                        let mut values = value;
+                        while !values.is_empty() {
+                            varint(&mut values).map_err(|e| invalid(schema, name, e))?;
+                        }
                     }
                     Message(inner) => {
                         if depth == 0 {

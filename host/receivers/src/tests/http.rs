@@ -201,12 +201,17 @@ async fn a_pipeline_that_reads_bytes_gets_requests_checked_not_decoded() {
     assert_eq!(e.bytes().as_ref(), traces.as_slice());
     let spans = Payload::Traces(fixtures::spec_traces()).item_count();
     assert_eq!(e.items(), spans);
-    // Metrics are still decoded on receipt (their check is not written yet).
     let Payload::Encoded(m) = &metrics_batch.payload else {
         panic!("metrics travel as bytes");
     };
-    assert!(m.known_decoded().is_some());
+    assert!(m.known_decoded().is_none(), "metrics were decoded");
+    let points = Payload::Metrics(fixtures::spec_metrics()).item_count();
+    assert_eq!(m.items(), points);
     assert_eq!(harness.counter("accepted_spans", "http"), spans as u64);
+    assert_eq!(
+        harness.counter("accepted_metric_points", "http"),
+        points as u64
+    );
 
     // What does not decode is refused as before, with the field at fault.
     let answer = post(

@@ -2,11 +2,18 @@
 //! accepts exactly what prost decodes, and counts what prost's decoding counts.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, EntityRef, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{
+    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    SummaryDataPoint, exemplar, exponential_histogram_data_point::Buckets, metric,
+    number_data_point, summary_data_point::ValueAtQuantile,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
@@ -157,6 +164,127 @@ fn logs() -> ExportLogsServiceRequest {
     }
 }
 
+/// Every kind of metric, data point and exemplar, with packed repeated fields.
+fn metrics() -> ExportMetricsServiceRequest {
+    let exemplars = || {
+        vec![
+            Exemplar {
+                filtered_attributes: attributes(),
+                time_unix_nano: 1,
+                span_id: vec![1; 8],
+                trace_id: vec![1; 16],
+                value: Some(exemplar::Value::AsDouble(0.5)),
+            },
+            Exemplar {
+                value: Some(exemplar::Value::AsInt(-7)),
+                ..Default::default()
+            },
+        ]
+    };
+    let number = |v: number_data_point::Value| NumberDataPoint {
+        attributes: attributes(),
+        start_time_unix_nano: 1,
+        time_unix_nano: 2,
+        exemplars: exemplars(),
+        flags: 1,
+        value: Some(v),
+    };
+    let buckets = Buckets {
+        offset: -3,
+        bucket_counts: vec![0, 1, 300, u64::MAX],
+    };
+    let metric = |name: &str, data: metric::Data| Metric {
+        name: name.into(),
+        description: "d".into(),
+        unit: "ms".into(),
+        metadata: attributes(),
+        data: Some(data),
+    };
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: resource(),
+            scope_metrics: vec![
+                ScopeMetrics {
+                    scope: scope(),
+                    metrics: vec![
+                        metric(
+                            "g",
+                            metric::Data::Gauge(Gauge {
+                                data_points: vec![
+                                    number(number_data_point::Value::AsDouble(1.5)),
+                                    number(number_data_point::Value::AsInt(-2)),
+                                ],
+                            }),
+                        ),
+                        metric(
+                            "s",
+                            metric::Data::Sum(Sum {
+                                data_points: vec![number(number_data_point::Value::AsInt(3))],
+                                aggregation_temporality: 2,
+                                is_monotonic: true,
+                            }),
+                        ),
+                        metric(
+                            "h",
+                            metric::Data::Histogram(Histogram {
+                                data_points: vec![HistogramDataPoint {
+                                    attributes: attributes(),
+                                    count: 4,
+                                    sum: Some(9.5),
+                                    bucket_counts: vec![1, 2, 1],
+                                    explicit_bounds: vec![1.0, 5.0],
+                                    exemplars: exemplars(),
+                                    min: Some(0.1),
+                                    max: Some(7.0),
+                                    ..Default::default()
+                                }],
+                                aggregation_temporality: 1,
+                            }),
+                        ),
+                        metric(
+                            "e",
+                            metric::Data::ExponentialHistogram(ExponentialHistogram {
+                                data_points: vec![ExponentialHistogramDataPoint {
+                                    attributes: attributes(),
+                                    count: 5,
+                                    sum: Some(1.0),
+                                    scale: -2,
+                                    zero_count: 1,
+                                    positive: Some(buckets.clone()),
+                                    negative: Some(buckets.clone()),
+                                    exemplars: exemplars(),
+                                    zero_threshold: 0.001,
+                                    ..Default::default()
+                                }],
+                                aggregation_temporality: 2,
+                            }),
+                        ),
+                        metric(
+                            "q",
+                            metric::Data::Summary(Summary {
+                                data_points: vec![SummaryDataPoint {
+                                    attributes: attributes(),
+                                    count: 2,
+                                    sum: 3.0,
+                                    quantile_values: vec![ValueAtQuantile {
+                                        quantile: 0.5,
+                                        value: 1.0,
+                                    }],
+                                    ..Default::default()
+                                }],
+                            }),
+                        ),
+                        Metric::default(),
+                    ],
+                    schema_url: "s".into(),
+                },
+                ScopeMetrics::default(),
+            ],
+            schema_url: "r".into(),
+        }],
+    }
+}
+
 /// prost's verdict and item count.
 fn prost_decodes(signal: Signal, bytes: &[u8]) -> Option<usize> {
     match signal {
@@ -166,7 +294,9 @@ fn prost_decodes(signal: Signal, bytes: &[u8]) -> Option<usize> {
         Signal::Logs => ExportLogsServiceRequest::decode(bytes)
             .ok()
             .map(|r| Payload::Logs(r).item_count()),
-        Signal::Metrics => None,
+        Signal::Metrics => ExportMetricsServiceRequest::decode(bytes)
+            .ok()
+            .map(|r| Payload::Metrics(r).item_count()),
     }
 }
 
@@ -183,6 +313,7 @@ fn samples() -> Vec<(Signal, Vec<u8>)> {
     vec![
         (Signal::Traces, traces().encode_to_vec()),
         (Signal::Logs, logs().encode_to_vec()),
+        (Signal::Metrics, metrics().encode_to_vec()),
     ]
 }
 
@@ -194,8 +325,12 @@ fn valid_requests_pass_with_their_item_counts() {
     );
     assert_eq!(validate(Signal::Logs, &logs().encode_to_vec()), Some(Ok(2)));
     assert_eq!(validate(Signal::Traces, &[]), Some(Ok(0)));
-    assert!(validate(Signal::Metrics, &[]).is_none());
-    assert!(!validates(Signal::Metrics) && validates(Signal::Traces) && validates(Signal::Logs));
+    assert_eq!(
+        validate(Signal::Metrics, &metrics().encode_to_vec()),
+        Some(Ok(6))
+    );
+    assert_eq!(validate(Signal::Metrics, &[]), Some(Ok(0)));
+    assert!(validates(Signal::Metrics) && validates(Signal::Traces) && validates(Signal::Logs));
 }
 
 #[test]
@@ -357,4 +492,48 @@ fn the_usual_attribute_shape_is_recognised_and_nothing_else() {
     let mut trailing = encode(Some(V::IntValue(1)));
     trailing.push(0);
     assert!(!usual_key_value(&trailing, 1));
+}
+
+#[test]
+fn repeated_scalars_decode_packed_or_one_at_a_time_as_prost_decodes_them() {
+    // A histogram point (field 1 of a Histogram, in field 9 of a Metric...) built by hand:
+    // bucket_counts (6) and explicit_bounds (7) unpacked, then packed with a bad length; an
+    // exponential histogram's bucket counts (Buckets field 2) unpacked, and packed with a
+    // varint cut short.
+    let wrap = |point: Vec<u8>, data_field: u8| {
+        let mut histogram = vec![0x0a, point.len() as u8];
+        histogram.extend(point);
+        let mut metric = vec![(data_field << 3) | 2, histogram.len() as u8];
+        metric.extend(histogram);
+        let scope = [vec![0x12, metric.len() as u8], metric].concat();
+        let resource = [vec![0x12, scope.len() as u8], scope].concat();
+        [vec![0x0a, resource.len() as u8], resource].concat()
+    };
+    let mut unpacked = vec![0x31];
+    unpacked.extend(3u64.to_le_bytes());
+    unpacked.push(0x39);
+    unpacked.extend(1.5f64.to_le_bytes());
+    let bad_packed = [vec![0x32, 12], vec![0; 12]].concat();
+    let buckets = |counts: Vec<u8>| {
+        let mut b = vec![0x08, 0x05];
+        b.extend(counts);
+        [vec![0x42, b.len() as u8], b].concat()
+    };
+    let cases = [
+        (wrap(unpacked.clone(), 9), true),
+        (wrap([unpacked.clone(), bad_packed].concat(), 9), false),
+        (wrap([vec![0x32, 0], unpacked].concat(), 9), true),
+        (wrap(buckets(vec![0x10, 0x96, 0x01]), 10), true),
+        (wrap(buckets(vec![0x12, 2, 0x96, 0x01]), 10), true),
+        (wrap(buckets(vec![0x12, 2, 0x96, 0x81]), 10), false),
+        (wrap(buckets(vec![0x12, 1, 0x96]), 10), false),
+    ];
+    for (i, (bytes, decodes)) in cases.iter().enumerate() {
+        agrees(Signal::Metrics, bytes).unwrap_or_else(|e| panic!("case {i}: {e}"));
+        assert_eq!(
+            prost_decodes(Signal::Metrics, bytes).is_some(),
+            *decodes,
+            "case {i}"
+        );
+    }
 }
