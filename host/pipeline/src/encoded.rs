@@ -109,22 +109,19 @@ impl Encoded {
 
     /// Bytes checked to decode without decoding them ([`wire::validate`], which also counts
     /// their items): a request as received, for a receiver whose pipeline reads bytes, or what
-    /// processor `origin` returned. `None` for a signal that is not checked this way
-    /// ([`wire::validates`]): decode it instead.
+    /// processor `origin` returned.
     pub fn checked(
         signal: Signal,
         bytes: Bytes,
         origin: Option<Arc<str>>,
-    ) -> Option<Result<Payload, wire::Invalid>> {
+    ) -> Result<Payload, wire::Invalid> {
         let items = wire::validate(signal, &bytes)?;
-        Some(items.map(|items| {
-            Payload::Encoded(Encoded {
-                signal,
-                bytes,
-                items,
-                decoded: None,
-                origin,
-            })
+        Ok(Payload::Encoded(Encoded {
+            signal,
+            bytes,
+            items,
+            decoded: None,
+            origin,
         }))
     }
 

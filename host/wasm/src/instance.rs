@@ -273,24 +273,12 @@ fn checked(blueprint: &Blueprint, signal: Signal, bytes: Vec<u8>) -> Result<Payl
             Ok(payload) => return Ok(payload),
             Err(e) => e.problem.to_string(),
         },
-        // Traces and logs: checked to decode without decoding them, in one walk that also
-        // counts the items (a later stage that reads the batch decodes it, and cannot fail).
-        OutputCheck::Decode => {
-            match Encoded::checked(signal, bytes.clone(), Some(origin.clone())) {
-                Some(Ok(payload)) => return Ok(payload),
-                Some(Err(invalid)) => invalid.to_string(),
-                // Metrics: decoded once here, kept with the bytes, so that a later stage does not
-                // decode them again.
-                None => match framed(bytes) {
-                    Ok(Payload::Encoded(encoded)) => match encoded.with_decoded_form() {
-                        Ok(encoded) => return Ok(Payload::Encoded(encoded)),
-                        Err(e) => e.source.to_string(),
-                    },
-                    Ok(payload) => return Ok(payload),
-                    Err(e) => e.problem.to_string(),
-                },
-            }
-        }
+        // Checked to decode without decoding it, in one walk that also counts the items (a
+        // later stage that reads the batch decodes it, and cannot fail).
+        OutputCheck::Decode => match Encoded::checked(signal, bytes, Some(origin.clone())) {
+            Ok(payload) => return Ok(payload),
+            Err(invalid) => invalid.to_string(),
+        },
     };
     Err(format!(
         "replaced bytes ({len} B) are not an OTLP {} request: {problem}",

@@ -14,7 +14,7 @@ use std::fmt;
 use crate::Signal;
 
 mod validate;
-pub use validate::{Invalid, validate, validates};
+pub use validate::{Invalid, validate};
 
 /// Where and why the framing is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

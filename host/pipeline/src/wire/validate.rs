@@ -366,15 +366,9 @@ impl std::fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
-/// Whether requests of `signal` can be checked by [`validate`] (all three signals can).
-pub fn validates(_signal: Signal) -> bool {
-    true
-}
-
 /// Checks that `request`, an encoded export request of `signal`, decodes, and returns its item
-/// count (spans, data points, log records). `None` for a signal that [`validates`] says is not
-/// checked here.
-pub fn validate(signal: Signal, request: &[u8]) -> Option<Result<usize, Invalid>> {
+/// count (spans, data points, log records).
+pub fn validate(signal: Signal, request: &[u8]) -> Result<usize, Invalid> {
     let schema = match signal {
         Signal::Traces => &TRACES_REQUEST,
         Signal::Logs => &LOGS_REQUEST,
@@ -382,15 +376,13 @@ pub fn validate(signal: Signal, request: &[u8]) -> Option<Result<usize, Invalid>
     };
     let mut items = 0;
     let checked = message(request, schema, RECURSION_LIMIT, &mut items);
-    Some(checked.and_then(|()| {
-        match signal {
-            // A metric's points are those of its last data field (a oneof): counted as decoding
-            // counts them, once the request is known to decode.
-            Signal::Metrics => super::count_items(signal, request)
-                .map_err(|e| Invalid(format!("ExportMetricsServiceRequest: {e}"))),
-            Signal::Traces | Signal::Logs => Ok(items),
-        }
-    }))
+    checked.and_then(|()| match signal {
+        // A metric's points are those of its last data field (a oneof): counted as decoding
+        // counts them, once the request is known to decode.
+        Signal::Metrics => super::count_items(signal, request)
+            .map_err(|e| Invalid(format!("ExportMetricsServiceRequest: {e}"))),
+        Signal::Traces | Signal::Logs => Ok(items),
+    })
 }
 
 fn invalid(schema: &Schema, field: &str, problem: impl std::fmt::Display) -> Invalid {

@@ -54,15 +54,12 @@ impl Codec {
     }
 
     /// Read an export request of `signal`: when `bytes_only` (the pipeline reads requests as
-    /// bytes) a protobuf body of a signal that can be checked without decoding is only checked
-    /// ([`Encoded::checked`]); others are decoded. The error says which message and encoding
-    /// failed.
+    /// bytes) a protobuf body is only checked ([`Encoded::checked`]); otherwise it is decoded.
+    /// The error says which message and encoding failed.
     pub fn read(self, signal: Signal, body: &Bytes, bytes_only: bool) -> Result<Payload, String> {
-        if bytes_only
-            && self == Codec::Protobuf
-            && let Some(checked) = Encoded::checked(signal, body.clone(), None)
-        {
-            return checked.map_err(|reason| self.error(signal, reason));
+        if bytes_only && self == Codec::Protobuf {
+            return Encoded::checked(signal, body.clone(), None)
+                .map_err(|reason| self.error(signal, reason));
         }
         self.decode(signal, body)
     }
