@@ -12,10 +12,10 @@
 //!   unreachable backend at start-up only shows as retried exports.
 //! - **Calls.** The request is sent as the protobuf bytes the batch travels as (encoded once
 //!   per batch when it travels decoded), never re-encoded per attempt. `headers` and the
-//!   `auth` header travel as metadata; `compression` (gzip by
-//!   default, zstd, none) and `compression_params.level` compress requests (by Sluice, see
-//!   [`super::grpc_compression`]: tonic's gzip has a fixed level); `timeout` is each call's deadline (also sent
-//!   as `grpc-timeout`); `authority` overrides `:authority`.
+//!   `auth` header travel as metadata; `compression` (gzip by default, zstd, none) and
+//!   `compression_params.level` compress requests (by Sluice, see [`super::grpc_compression`]:
+//!   tonic's gzip has a fixed level); `timeout` is each call's deadline (also sent as
+//!   `grpc-timeout`); `authority` overrides `:authority`.
 //! - **Answers.** Retryable codes as the Collector and the OTLP specification: `Cancelled`,
 //!   `DeadlineExceeded`, `Aborted`, `OutOfRange`, `Unavailable`, `DataLoss`, and
 //!   `ResourceExhausted` only when the server sent `google.rpc.RetryInfo` (without it the
