@@ -40,15 +40,45 @@ pub fn builtin(name: &str) -> Result<PathBuf, String> {
             }
         }
     }
-    Err(format!(
+    Err(not_found(name, &files, &dirs))
+}
+
+/// Where built-in guest `name` was looked for, and how to build it.
+fn not_found(name: &str, files: &[String], dirs: &[PathBuf]) -> String {
+    format!(
         "built-in guest {name:?} not found (looked for {} in {}); build it with \
          `cargo build --release --target wasm32-wasip2 -p sluice-guest-{}` (or bash .ci/build-guests) \
          or set SLUICE_GUEST_DIR",
         files.join(" or "),
-        name.replace('_', "-"),
         dirs.iter()
             .map(|d| d.display().to_string())
             .collect::<Vec<_>>()
-            .join(", ")
-    ))
+            .join(", "),
+        name.replace('_', "-"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_guest_says_where_it_was_looked_for_and_how_to_build_it() {
+        let files = [
+            "tail_sampling.wasm".to_owned(),
+            "sluice_guest_tail_sampling.wasm".to_owned(),
+        ];
+        let dirs = [PathBuf::from("/a"), PathBuf::from("/b/release")];
+        let message = not_found("tail_sampling", &files, &dirs);
+        assert!(
+            message.contains(
+                "looked for tail_sampling.wasm or sluice_guest_tail_sampling.wasm in /a, /b/release"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("-p sluice-guest-tail-sampling`"),
+            "{message}"
+        );
+    }
 }
