@@ -214,30 +214,29 @@ static LOGS_REQUEST: Schema = schema(
 static EXEMPLAR: Schema = schema(
     "Exemplar",
     &[
-        (7, "filtered_attributes", Message(&KEY_VALUE)),
         (2, "time_unix_nano", Fixed64),
         (3, "as_double", Fixed64),
         (4, "span_id", Bytes),
         (5, "trace_id", Bytes),
         (6, "as_int", Fixed64),
+        (7, "filtered_attributes", Message(&KEY_VALUE)),
     ],
 );
 static NUMBER_DATA_POINT: Schema = schema(
     "NumberDataPoint",
     &[
-        (7, "attributes", Message(&KEY_VALUE)),
         (2, "start_time_unix_nano", Fixed64),
         (3, "time_unix_nano", Fixed64),
         (4, "as_double", Fixed64),
         (5, "exemplars", Message(&EXEMPLAR)),
         (6, "as_int", Fixed64),
+        (7, "attributes", Message(&KEY_VALUE)),
         (8, "flags", Varint),
     ],
 );
 static HISTOGRAM_DATA_POINT: Schema = schema(
     "HistogramDataPoint",
     &[
-        (9, "attributes", Message(&KEY_VALUE)),
         (2, "start_time_unix_nano", Fixed64),
         (3, "time_unix_nano", Fixed64),
         (4, "count", Fixed64),
@@ -245,6 +244,7 @@ static HISTOGRAM_DATA_POINT: Schema = schema(
         (6, "bucket_counts", PackedFixed64),
         (7, "explicit_bounds", PackedFixed64),
         (8, "exemplars", Message(&EXEMPLAR)),
+        (9, "attributes", Message(&KEY_VALUE)),
         (10, "flags", Varint),
         (11, "min", Fixed64),
         (12, "max", Fixed64),
@@ -280,12 +280,12 @@ static VALUE_AT_QUANTILE: Schema = schema(
 static SUMMARY_DATA_POINT: Schema = schema(
     "SummaryDataPoint",
     &[
-        (7, "attributes", Message(&KEY_VALUE)),
         (2, "start_time_unix_nano", Fixed64),
         (3, "time_unix_nano", Fixed64),
         (4, "count", Fixed64),
         (5, "sum", Fixed64),
         (6, "quantile_values", Message(&VALUE_AT_QUANTILE)),
+        (7, "attributes", Message(&KEY_VALUE)),
         (8, "flags", Varint),
     ],
 );
@@ -425,22 +425,21 @@ fn message(mut buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Re
                 format_args!("invalid wire type: {wire:?} (expected {expected:?})"),
             ));
         }
-        match kind {
-            Varint => {
+        // `wire` is now the one the field's kind allows: it says how the value is framed, the
+        // kind what is checked inside a length-delimited one.
+        match wire {
+            WireType::Varint => {
                 varint(&mut buf).map_err(|e| invalid(schema, name, e))?;
             }
-            PackedVarint if wire == WireType::Varint => {
-                varint(&mut buf).map_err(|e| invalid(schema, name, e))?;
-            }
-            Fixed32 | Fixed64 | PackedFixed64 if wire != WireType::LengthDelimited => {
-                let n = if matches!(kind, Fixed32) { 4 } else { 8 };
+            WireType::ThirtyTwoBit | WireType::SixtyFourBit => {
+                let n = if wire == WireType::ThirtyTwoBit { 4 } else { 8 };
                 if buf.len() < n {
                     return Err(invalid(schema, name, "buffer underflow"));
                 }
                 buf = &buf[n..];
             }
-            // (Fixed32 and Fixed64 never come here: their wire type was checked above.)
-            Bytes | Str | Message(_) | Fixed32 | Fixed64 | PackedFixed64 | PackedVarint => {
+            // Length-delimited (no kind allows a group).
+            _ => {
                 let len = varint(&mut buf).map_err(|e| invalid(schema, name, e))?;
                 let len = usize::try_from(len)
                     .ok()
