@@ -75,14 +75,15 @@ fn compress_frames(mut framed: &[u8], compressor: &Compressor) -> Result<Bytes, 
             return Err("a gRPC request body ends inside a message".into());
         };
         framed = rest;
-        let compressed = match (flag, compressor.compress(message)?) {
-            (0, Some(compressed)) => compressed,
-            _ => {
-                out.put_u8(flag);
-                out.put_u32(len as u32);
-                out.put_slice(message);
-                continue;
-            }
+        let compressed = match flag {
+            0 => compressor.compress(message)?,
+            _ => None,
+        };
+        let Some(compressed) = compressed else {
+            out.put_u8(flag);
+            out.put_u32(len as u32);
+            out.put_slice(message);
+            continue;
         };
         let len = u32::try_from(compressed.len())
             .map_err(|_| "a compressed gRPC message is over 4 GiB")?;
