@@ -170,15 +170,6 @@ impl Encoded {
         }
     }
 
-    /// The same bytes with their decoded form, decoding them if it is not known yet: checks
-    /// that they decode, once, and saves later stages the decode.
-    pub fn with_decoded_form(mut self) -> Result<Encoded, DecodeError> {
-        if self.decoded.is_none() {
-            self.decoded = Some(Box::new(self.decode()?));
-        }
-        Ok(self)
-    }
-
     /// Bytes the host encoded itself, holding `items` items: nothing to check.
     pub(crate) fn from_host(signal: Signal, bytes: Bytes, items: usize) -> Payload {
         Payload::Encoded(Encoded {

@@ -267,15 +267,14 @@ impl Instance {
 fn checked(blueprint: &Blueprint, signal: Signal, bytes: Vec<u8>) -> Result<Payload, String> {
     let len = bytes.len();
     let (bytes, origin) = (Bytes::from(bytes), blueprint.name.clone());
-    let framed = |bytes| Encoded::from_guest(signal, bytes, origin.clone());
     let problem = match blueprint.output_check {
-        OutputCheck::Framing => match framed(bytes) {
+        OutputCheck::Framing => match Encoded::from_guest(signal, bytes, origin) {
             Ok(payload) => return Ok(payload),
             Err(e) => e.problem.to_string(),
         },
         // Checked to decode without decoding it, in one walk that also counts the items (a
         // later stage that reads the batch decodes it, and cannot fail).
-        OutputCheck::Decode => match Encoded::checked(signal, bytes, Some(origin.clone())) {
+        OutputCheck::Decode => match Encoded::checked(signal, bytes, Some(origin)) {
             Ok(payload) => return Ok(payload),
             Err(invalid) => invalid.to_string(),
         },
