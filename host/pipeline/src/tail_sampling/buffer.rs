@@ -2,10 +2,9 @@
 //! the synchronous state behind the processor's lock (no I/O, no awaits).
 
 use std::collections::BTreeMap;
-
-use foldhash::{HashMap, HashMapExt};
 use std::time::Duration;
 
+use foldhash::{HashMap, HashMapExt};
 use tokio::time::Instant;
 
 use super::cache::DecisionCache;

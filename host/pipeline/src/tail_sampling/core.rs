@@ -2,11 +2,10 @@
 //! calls, and the stash of sampled spans that `next` refused.
 
 use std::collections::VecDeque;
-
-use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use foldhash::{HashMap, HashMapExt};
 use parking_lot::Mutex;
 
 use super::buffer::Buffer;

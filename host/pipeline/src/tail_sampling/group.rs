@@ -1,9 +1,9 @@
 //! Splitting an encoded traces request by trace id, keeping its resource and scope structure.
 
-use foldhash::{HashMap, HashMapExt};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use bytes::{Bytes, BytesMut};
+use foldhash::{HashMap, HashMapExt};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::encoding::{encode_varint, encoded_len_varint};
 
