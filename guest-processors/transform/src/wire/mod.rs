@@ -36,6 +36,7 @@ struct Pass {
     ops: Vec<Op>,
     /// What `ops` append to a message without any of their keys (see [`edit::tail`]).
     tail: Option<Vec<u8>>,
+    search: edit::KeySearch,
 }
 
 /// The passes of one signal's statements.
@@ -126,12 +127,14 @@ fn plan(groups: &[Group], signal: Signal) -> Option<Plan> {
                     attributes,
                     ops: vec![op],
                     tail: None,
+                    search: edit::KeySearch::new(&[]),
                 }),
             }
         }
     }
     for pass in &mut passes {
         pass.tail = edit::tail(pass.attributes, &pass.ops).ok()?;
+        pass.search = edit::KeySearch::new(&pass.ops);
     }
     Some(Plan { passes })
 }
@@ -197,6 +200,7 @@ pub fn run(
             ops: &pass.ops,
             scratch,
             absent_keys: Some(pass.tail.as_deref()),
+            search: Some(&pass.search),
         };
         if rewrite(input, pass.path, pass.last, levels, &mut edit)? {
             current = Some(std::mem::take(&mut levels[0]));

@@ -284,3 +284,61 @@ fn broken_framing_is_left_to_the_decoded_path() {
         Err(Malformed)
     );
 }
+
+#[test]
+fn a_key_found_elsewhere_in_a_span_is_not_taken_for_an_attribute() {
+    let (_, plans) = program("trace", &json!([r#"set(span.attributes["bench"], "x")"#]));
+    let plan = plans.get(Signal::Traces).expect("qualifies");
+    let kv = |key: &str, value: &str| KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Any::StringValue(value.into())),
+        }),
+        ..Default::default()
+    };
+    // The key's bytes in the name, in a value, in an event's key, as the key itself, nowhere.
+    let spans = vec![
+        Span {
+            name: "bench".into(),
+            ..Default::default()
+        },
+        Span {
+            attributes: vec![kv("k", "bench")],
+            ..Default::default()
+        },
+        Span {
+            events: vec![Event {
+                attributes: vec![kv("bench", "y")],
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        Span {
+            attributes: vec![kv("bench", "y"), kv("k", "v")],
+            ..Default::default()
+        },
+        Span::default(),
+    ];
+    let request = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let bytes = run(plan, &request.encode_to_vec(), &mut Buffers::default())
+        .expect("well-formed")
+        .expect("changed");
+    let out = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("decodes");
+    for span in &out.resource_spans[0].scope_spans[0].spans {
+        let values: Vec<_> = span
+            .attributes
+            .iter()
+            .filter(|a| a.key == "bench")
+            .map(|a| a.value.clone())
+            .collect();
+        assert_eq!(values, vec![kv("", "x").value], "{span:?}");
+    }
+}
