@@ -208,8 +208,9 @@ async fn client_loop(id: usize, target: Arc<Target>, pool: Arc<Pool>, plan: Arc<
             break;
         }
         // Clients interleave (client `id` sends requests id, id + concurrency, ...), so together
-        // they cycle over the pool, and over every tenant, each request sent once per cycle.
-        let body = pool.bodies[next % pool.bodies.len()].clone();
+        // they cycle over the pool, and over every tenant, each request sent once per cycle (with
+        // new trace ids in every cycle: see `Pool::body`).
+        let body = pool.body(next);
         let tenant = (!plan.tenants.is_empty()).then(|| &plan.tenants[next % plan.tenants.len()]);
         next += plan.concurrency as usize;
         let outcome = client.send(body, tenant).await;

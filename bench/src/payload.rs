@@ -1,5 +1,6 @@
 //! Realistic OTLP trace requests, encoded (and compressed, and gRPC-framed) once before the run.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -54,6 +55,9 @@ const ATTRIBUTE_KEYS: &[&str] = &[
 pub struct Pool {
     /// One body per distinct request: protobuf, gzip-compressed if asked, in a gRPC frame for gRPC.
     pub bodies: Vec<Bytes>,
+    /// Where each body's trace ids are (the offsets of their 16 bytes); none in compressed
+    /// bodies, whose ids cannot be rewritten in place.
+    trace_ids: Vec<Vec<usize>>,
     /// Spans per request.
     pub spans: u64,
     /// Mean protobuf size of a request, before compression.
@@ -74,25 +78,74 @@ impl Pool {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
         let mut bodies = Vec::with_capacity(size);
+        let mut trace_ids = Vec::with_capacity(size);
         let mut encoded_total = 0;
         for index in 0..size {
             let request = request(index as u64, spans, attributes, now);
             let encoded = request.encode_to_vec();
             encoded_total += encoded.len();
-            let payload = if gzip { gzip_bytes(&encoded) } else { encoded };
-            bodies.push(match protocol {
-                Protocol::Http => Bytes::from(payload),
-                Protocol::Grpc => grpc_frame(&payload, gzip),
-            });
+            let (payload, offsets) = if gzip {
+                (gzip_bytes(&encoded), Vec::new())
+            } else {
+                let offsets = trace_id_offsets(&request, &encoded);
+                (encoded, offsets)
+            };
+            let (body, header) = match protocol {
+                Protocol::Http => (Bytes::from(payload), 0),
+                Protocol::Grpc => (grpc_frame(&payload, gzip), GRPC_HEADER),
+            };
+            bodies.push(body);
+            trace_ids.push(offsets.into_iter().map(|at| at + header).collect());
         }
         let wire_total: usize = bodies.iter().map(Bytes::len).sum();
         Pool {
             bodies,
+            trace_ids,
             spans: spans as u64,
             encoded_bytes: encoded_total / size.max(1),
             wire_bytes: wire_total / size.max(1),
         }
     }
+}
+
+impl Pool {
+    /// Body `n` of the endless sequence the clients send together: pool body `n % size`, its
+    /// trace ids changed for every pass over the pool (bytes 8..12 XOR the pass number), so that
+    /// no trace comes back however long the run (a tail sampler would answer a returning trace
+    /// from its decision cache, without evaluating it). Compressed bodies repeat as they are.
+    pub fn body(&self, n: usize) -> Bytes {
+        let index = n % self.bodies.len();
+        let pass = (n / self.bodies.len()) as u32;
+        let (body, offsets) = (&self.bodies[index], &self.trace_ids[index]);
+        if pass == 0 || offsets.is_empty() {
+            return body.clone();
+        }
+        let mut copy = BytesMut::from(&body[..]);
+        for &at in offsets {
+            for (byte, mask) in copy[at + 8..at + 12].iter_mut().zip(pass.to_le_bytes()) {
+                *byte ^= mask;
+            }
+        }
+        copy.freeze()
+    }
+}
+
+/// Where the trace ids of `request`'s spans are in its encoding: a `trace_id` field is the
+/// tag 0x0a, the length 16, then one of the request's (random) ids.
+fn trace_id_offsets(request: &ExportTraceServiceRequest, encoded: &[u8]) -> Vec<usize> {
+    let ids: HashSet<&[u8]> = request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .map(|s| s.trace_id.as_slice())
+        .collect();
+    encoded
+        .windows(18)
+        .enumerate()
+        .filter(|(_, w)| w[0] == 0x0a && w[1] == 16 && ids.contains(&w[2..]))
+        .map(|(at, _)| at + 2)
+        .collect()
 }
 
 fn gzip_bytes(data: &[u8]) -> Vec<u8> {
@@ -102,9 +155,12 @@ fn gzip_bytes(data: &[u8]) -> Vec<u8> {
     encoder.finish().expect("gzip into memory")
 }
 
+/// Bytes before the message in a gRPC frame.
+const GRPC_HEADER: usize = 5;
+
 /// A gRPC length-prefixed message: compressed flag, big-endian length, message.
 fn grpc_frame(message: &[u8], compressed: bool) -> Bytes {
-    let mut framed = BytesMut::with_capacity(message.len() + 5);
+    let mut framed = BytesMut::with_capacity(message.len() + GRPC_HEADER);
     framed.put_u8(u8::from(compressed));
     framed.put_u32(message.len() as u32);
     framed.put_slice(message);
@@ -265,6 +321,44 @@ mod tests {
         // About 460 bytes per span, like the measurements in shared/NOTES.md.
         let per_span = a.encoded_len() / 1000;
         assert!((380..=560).contains(&per_span), "{per_span} bytes per span");
+    }
+
+    /// The request in body `n` of `pool`, and its spans' trace ids.
+    fn sent(pool: &Pool, n: usize, header: usize) -> (ExportTraceServiceRequest, Vec<Vec<u8>>) {
+        let body = pool.body(n);
+        let mut request =
+            ExportTraceServiceRequest::decode(&body[header..]).expect("a body decodes");
+        let mut ids = Vec::new();
+        for span in &mut request.resource_spans[0].scope_spans[0].spans {
+            ids.push(std::mem::take(&mut span.trace_id));
+        }
+        (request, ids)
+    }
+
+    #[test]
+    fn every_pass_over_the_pool_sends_new_trace_ids_and_nothing_else_new() {
+        for (protocol, header) in [(Protocol::Http, 0), (Protocol::Grpc, GRPC_HEADER)] {
+            let pool = Pool::build(protocol, 3, 100, 2, false);
+            assert_eq!(pool.body(1), pool.bodies[1]);
+            let (first, first_ids) = sent(&pool, 1, header);
+            for pass in 1..3 {
+                let (again, ids) = sent(&pool, 1 + 3 * pass, header);
+                assert_eq!(again, first, "only trace ids change");
+                assert_eq!(ids.len(), 100);
+                for (i, id) in ids.iter().enumerate() {
+                    assert_eq!(id.len(), 16);
+                    assert_ne!(id, &first_ids[i], "span {i}, pass {pass}");
+                    // Spans of one trace still share its id.
+                    assert_eq!(id, &ids[i - i % SPANS_PER_TRACE]);
+                }
+            }
+            let (_, pass1) = sent(&pool, 4, header);
+            let (_, pass2) = sent(&pool, 7, header);
+            assert_ne!(pass1, pass2);
+        }
+        // Compressed bodies cannot be rewritten: they repeat.
+        let gzip = Pool::build(Protocol::Http, 2, 10, 1, true);
+        assert_eq!(gzip.body(3), gzip.bodies[1]);
     }
 
     #[test]
