@@ -144,16 +144,20 @@ impl Processor for TailSampling {
         if kept_count == 0 {
             return Some(Ok(Output::Dropped));
         }
-        let keep: HashSet<Vec<u8>> = views
-            .into_iter()
-            .zip(kept)
-            .filter_map(|(v, k)| k.then_some(v.trace_id))
-            .collect();
+        // The bytes' spans come in the decoded batch's order: a flag per span, in that order,
+        // says which to keep without reading their trace ids again.
+        let flags = span_flags(&decoded, &views, &kept);
+        let mut next = 0;
+        let mut keep_span = |_: &[u8]| {
+            let keep = flags.get(next).copied().ok_or(Malformed)?;
+            next += 1;
+            Ok(keep)
+        };
         let mut out = Vec::new();
-        let mut keep_span = |span: &[u8]| Ok(keep.contains(trace_id(span)?));
         match wire::filter_items(batch, &mut keep_span, &mut out) {
-            Ok(()) => Some(Ok(Output::Replaced(out))),
-            Err(Malformed) => None,
+            Ok(()) if next == flags.len() => Some(Ok(Output::Replaced(out))),
+            // The walk saw other spans than the decoder: let the decoded path answer.
+            Ok(()) | Err(Malformed) => None,
         }
     }
 
@@ -203,19 +207,32 @@ fn reads_attributes(policy: &Policy) -> bool {
     }
 }
 
-/// A span's `trace_id` (field 1; the last one wins), empty when absent.
-fn trace_id(span: &[u8]) -> Result<&[u8], Malformed> {
-    let mut id: &[u8] = &[];
-    for field in wire::fields(span) {
-        let field = field?;
-        if field.number == 1 {
-            if field.wire_type != wire::LEN {
-                return Err(Malformed);
+/// Whether each span of `batch` is kept, in batch order (resource, scope, span), from the
+/// traces' views and decisions.
+fn span_flags(batch: &ExportTraceServiceRequest, views: &[TraceView], kept: &[bool]) -> Vec<bool> {
+    // Where each resource's scopes start in batch order.
+    let mut starts: Vec<Vec<usize>> = Vec::with_capacity(batch.resource_spans.len());
+    let mut total = 0;
+    for rs in &batch.resource_spans {
+        starts.push(
+            rs.scope_spans
+                .iter()
+                .map(|ss| {
+                    total += ss.spans.len();
+                    total - ss.spans.len()
+                })
+                .collect(),
+        );
+    }
+    let mut flags = vec![false; total];
+    for view in views.iter().zip(kept).filter_map(|(v, &k)| k.then_some(v)) {
+        for group in &view.groups {
+            for &(scope, span) in &group.spans {
+                flags[starts[group.resource][scope] + span] = true;
             }
-            id = &span[field.value.0..field.value.1];
         }
     }
-    Ok(id)
+    flags
 }
 
 sluice_guest_sdk::export_processor!(TailSampling);
