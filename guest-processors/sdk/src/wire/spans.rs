@@ -99,6 +99,43 @@ fn decode_span(mut buf: &[u8], skip: &SkipSet) -> Result<Span, Malformed> {
     while !buf.is_empty() {
         let (tag, wire) = key(&mut buf)?;
         if !skip.contains(tag) {
+            // The ids, trace state, name and times, as prost decodes them (the last occurrence
+            // wins; a string must be UTF-8) but without its intermediate `Bytes` for each.
+            match (tag, wire) {
+                (1 | 2 | 4, WireType::LengthDelimited) => {
+                    let id = match tag {
+                        1 => &mut span.trace_id,
+                        2 => &mut span.span_id,
+                        _ => &mut span.parent_span_id,
+                    };
+                    id.clear();
+                    id.extend_from_slice(nested(wire, &mut buf)?);
+                    continue;
+                }
+                (3 | 5, WireType::LengthDelimited) => {
+                    let text = if tag == 3 {
+                        &mut span.trace_state
+                    } else {
+                        &mut span.name
+                    };
+                    let value = nested(wire, &mut buf)?;
+                    text.clear();
+                    text.push_str(std::str::from_utf8(value).map_err(|_| Malformed)?);
+                    continue;
+                }
+                (7 | 8, WireType::SixtyFourBit) => {
+                    let (time, rest) = buf.split_first_chunk::<8>().ok_or(Malformed)?;
+                    let time = u64::from_le_bytes(*time);
+                    buf = rest;
+                    if tag == 7 {
+                        span.start_time_unix_nano = time;
+                    } else {
+                        span.end_time_unix_nano = time;
+                    }
+                    continue;
+                }
+                _ => {}
+            }
             span.merge_field(tag, wire, &mut buf, DecodeContext::default())
                 .map_err(|_| Malformed)?;
         } else if wire == WireType::LengthDelimited {
