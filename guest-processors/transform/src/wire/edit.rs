@@ -175,10 +175,10 @@ pub fn tail(field: u32, ops: &[Op]) -> Result<Option<Vec<u8>>, Malformed> {
 
 /// Searches a message's bytes for the keys of some ops. An entry's key is a contiguous run of
 /// the message's bytes, so a message in which no key occurs anywhere has none of them as an
-/// attribute key: it is planned without walking its fields, and copied as it arrived (as the
-/// fields the walk does not enter always are; the host checks a request's encoding before
-/// any processor sees it). A key that occurs, in a value or anywhere else, only means the
-/// walk runs.
+/// attribute key: it is planned without walking its fields, and copied as it arrived, as the
+/// fields the walk does not enter always were (checking what a span holds is not this path's
+/// job: the receivers check every request against the OTLP schema). A key that occurs, in a
+/// value or anywhere else, only means the walk runs.
 #[derive(Debug)]
 pub struct KeySearch {
     finders: Vec<Finder<'static>>,
