@@ -191,3 +191,61 @@ fn filter_items_keeps_what_a_decoded_retain_keeps() {
         let _ = filter_items(&bytes[..cut], &mut none, &mut out);
     }
 }
+
+#[test]
+fn filter_items_keeps_what_a_decoded_retain_keeps_for_every_choice() {
+    // Three resources of three scopes of 0..3 spans, with schema URLs on both levels; spans
+    // long enough (200-byte names) that kept lengths need two-byte varints.
+    let span = |i: usize| Span {
+        name: format!("{i:0>200}"),
+        ..Default::default()
+    };
+    let mut next = 0;
+    let original = ExportTraceServiceRequest {
+        resource_spans: (0..3)
+            .map(|r| ResourceSpans {
+                resource: (r != 1).then(Resource::default),
+                scope_spans: (0..3)
+                    .map(|s| ScopeSpans {
+                        spans: (0..(r + s) % 3)
+                            .map(|_| {
+                                next += 1;
+                                span(next)
+                            })
+                            .collect(),
+                        schema_url: format!("s{r}{s}"),
+                        ..Default::default()
+                    })
+                    .collect(),
+                schema_url: format!("r{r}"),
+            })
+            .collect(),
+    };
+    let bytes = original.encode_to_vec();
+    let mut out = Vec::new();
+    // Every subset of the spans, as a bit mask over their numbers.
+    for mask in 0u32..(1 << next) {
+        let kept = |name: &str| {
+            name.trim_start_matches('0')
+                .parse::<u32>()
+                .is_ok_and(|i| mask & (1 << (i - 1)) != 0)
+        };
+        let mut keep = |span: &[u8]| {
+            let span = Span::decode(span).map_err(|_| Malformed)?;
+            Ok(kept(&span.name))
+        };
+        filter_items(&bytes, &mut keep, &mut out).expect("filters");
+        let mut expected = original.clone();
+        for rs in &mut expected.resource_spans {
+            for ss in &mut rs.scope_spans {
+                ss.spans.retain(|s| kept(&s.name));
+            }
+            rs.scope_spans.retain(|ss| !ss.spans.is_empty());
+        }
+        expected
+            .resource_spans
+            .retain(|rs| !rs.scope_spans.is_empty());
+        let back = ExportTraceServiceRequest::decode(out.as_slice()).expect("decodes");
+        assert_eq!(back, expected, "mask {mask:b}");
+    }
+}

@@ -2,7 +2,7 @@
 //! while copying everything else verbatim: only the messages on the way to an edited item
 //! are rebuilt, with their lengths recomputed.
 
-use super::proto::{LEN, Malformed, fields, write_len_field, write_varint};
+use super::proto::{LEN, Malformed, fields, len_field_size, write_len_field, write_varint};
 
 /// How the last field of a path occurs in its parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,54 +148,118 @@ pub fn rewrite(
 
 /// Keeps the items (`request.1 → .2 → .2`: spans, log records or metrics) for which `keep`
 /// says so, and drops the scopes and resources left without items, as a decoded
-/// `retain` would. Everything kept is copied as it arrived. `out` is cleared first.
+/// `retain` would. Everything kept is copied as it arrived, once: a first walk asks `keep`
+/// about every item (once each, in order) and sizes what is kept, a second writes it straight
+/// into `out`. `out` is cleared first.
 pub fn filter_items(
     request: &[u8],
     keep: &mut dyn FnMut(&[u8]) -> Result<bool, Malformed>,
     out: &mut Vec<u8>,
 ) -> Result<(), Malformed> {
     out.clear();
-    out.reserve(request.len());
-    let mut resource_buf = Vec::new();
-    let mut scope_buf = Vec::new();
+    // Per item whether it is kept; per scope and per resource the new length when something
+    // in it is kept, and how many scopes or items it holds.
+    let mut kept = Vec::new();
+    let mut scopes: Vec<(Option<usize>, usize)> = Vec::new();
+    let mut resources: Vec<(Option<usize>, usize)> = Vec::new();
+    let mut total = 0;
+    for resource in fields(request) {
+        let resource = resource?;
+        if resource.number != 1 {
+            total += resource.end - resource.tag_start;
+            continue;
+        }
+        let rs = len_value(request, &resource)?;
+        let (mut rs_len, mut rs_kept, mut rs_scopes) = (0, false, 0);
+        for scope in fields(rs) {
+            let scope = scope?;
+            if scope.number != 2 {
+                rs_len += scope.end - scope.tag_start;
+                continue;
+            }
+            let ss = len_value(rs, &scope)?;
+            let (mut ss_len, mut ss_kept, mut ss_items) = (0, false, 0);
+            for item in fields(ss) {
+                let item = item?;
+                if item.number == 2 {
+                    let keeps = keep(len_value(ss, &item)?)?;
+                    kept.push(keeps);
+                    ss_items += 1;
+                    if !keeps {
+                        continue;
+                    }
+                    ss_kept = true;
+                }
+                ss_len += item.end - item.tag_start;
+            }
+            scopes.push((ss_kept.then_some(ss_len), ss_items));
+            rs_scopes += 1;
+            if ss_kept {
+                rs_len += len_field_size(2, ss_len);
+                rs_kept = true;
+            }
+        }
+        resources.push((rs_kept.then_some(rs_len), rs_scopes));
+        if rs_kept {
+            total += len_field_size(1, rs_len);
+        }
+    }
+    out.reserve(total);
+    let (mut item_at, mut scope_at, mut resource_at) = (0, 0, 0);
     for resource in fields(request) {
         let resource = resource?;
         if resource.number != 1 {
             out.extend_from_slice(&request[resource.tag_start..resource.end]);
             continue;
         }
+        let &(rs_len, rs_scopes) = resources.get(resource_at).ok_or(Malformed)?;
+        resource_at += 1;
+        let Some(rs_len) = rs_len else {
+            for _ in 0..rs_scopes {
+                item_at += scopes.get(scope_at).ok_or(Malformed)?.1;
+                scope_at += 1;
+            }
+            continue;
+        };
+        write_key(out, 1, rs_len);
         let rs = len_value(request, &resource)?;
-        resource_buf.clear();
-        let mut scopes = 0;
         for scope in fields(rs) {
             let scope = scope?;
             if scope.number != 2 {
-                resource_buf.extend_from_slice(&rs[scope.tag_start..scope.end]);
+                out.extend_from_slice(&rs[scope.tag_start..scope.end]);
                 continue;
             }
+            let &(ss_len, ss_items) = scopes.get(scope_at).ok_or(Malformed)?;
+            scope_at += 1;
+            let Some(ss_len) = ss_len else {
+                item_at += ss_items;
+                continue;
+            };
+            write_key(out, 2, ss_len);
             let ss = len_value(rs, &scope)?;
-            scope_buf.clear();
-            let mut items = 0;
             for item in fields(ss) {
                 let item = item?;
                 if item.number == 2 {
-                    if !keep(len_value(ss, &item)?)? {
+                    let keeps = *kept.get(item_at).ok_or(Malformed)?;
+                    item_at += 1;
+                    if !keeps {
                         continue;
                     }
-                    items += 1;
                 }
-                scope_buf.extend_from_slice(&ss[item.tag_start..item.end]);
+                out.extend_from_slice(&ss[item.tag_start..item.end]);
             }
-            if items > 0 {
-                write_len_field(&mut resource_buf, 2, &scope_buf);
-                scopes += 1;
-            }
-        }
-        if scopes > 0 {
-            write_len_field(out, 1, &resource_buf);
         }
     }
+    if out.len() != total {
+        return Err(Malformed);
+    }
     Ok(())
+}
+
+/// The key and length of a length-delimited field `number` of `len` bytes.
+fn write_key(out: &mut Vec<u8>, number: u32, len: usize) {
+    write_varint(out, u64::from(number) << 3 | u64::from(LEN));
+    write_varint(out, len as u64);
 }
 
 fn len_value<'a>(msg: &'a [u8], field: &super::proto::Field) -> Result<&'a [u8], Malformed> {
