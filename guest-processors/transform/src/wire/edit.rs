@@ -147,11 +147,18 @@ pub struct Attributes<'a> {
     pub field: u32,
     pub ops: &'a [Op],
     pub scratch: &'a mut Scratch,
-    /// What `ops` do to a message that has none of their keys, when known (see [`tail`]):
-    /// such a message (the common case) is then planned with one scan of its keys.
-    pub absent_keys: Option<Option<&'a [u8]>>,
-    /// Finds the messages that have none of the keys without walking their fields.
-    pub search: Option<&'a KeySearch>,
+    /// What `ops` do to a message that has none of their keys, when known: such a message
+    /// (the common case) is then planned without collecting its entries.
+    pub absent_keys: Option<AbsentKeys<'a>>,
+}
+
+/// A message that has none of the ops' keys: how to recognise it, and what it gets.
+#[derive(Clone, Copy)]
+pub struct AbsentKeys<'a> {
+    /// Finds such messages without walking their fields.
+    pub search: &'a KeySearch,
+    /// The attribute fields appended to such a message ([`tail`]); `None`: it is unchanged.
+    pub tail: Option<&'a [u8]>,
 }
 
 /// The attribute fields `ops` give a message that has none of their keys (appended to it
@@ -163,7 +170,6 @@ pub fn tail(field: u32, ops: &[Op]) -> Result<Option<Vec<u8>>, Malformed> {
         ops,
         scratch: &mut scratch,
         absent_keys: None,
-        search: None,
     };
     if edit.plan(Some(&[]))?.is_none() {
         return Ok(None);
@@ -244,11 +250,11 @@ impl Edit for Attributes<'_> {
         let ops = self.ops;
         let Scratch { entries, plan, .. } = &mut *self.scratch;
         plan.tail = false;
-        if let Some(tail) = self.absent_keys
-            && (self.search.is_some_and(|s| s.none_in(msg)) || keys_absent(msg, self.field, ops)?)
+        if let Some(absent) = self.absent_keys
+            && (absent.search.none_in(msg) || keys_absent(msg, self.field, ops)?)
         {
             plan.tail = true;
-            return Ok(tail.map(|t| msg.len() + t.len()));
+            return Ok(absent.tail.map(|t| msg.len() + t.len()));
         }
         plan.arrived_bytes = collect(msg, self.field, entries)?;
         let arrived = entries.len();
@@ -312,7 +318,8 @@ impl Edit for Attributes<'_> {
         let Scratch { entries, kv, plan } = &mut *self.scratch;
         if plan.tail {
             out.extend_from_slice(msg);
-            out.extend_from_slice(self.absent_keys.flatten().unwrap_or_default());
+            let tail = self.absent_keys.and_then(|absent| absent.tail);
+            out.extend_from_slice(tail.unwrap_or_default());
             return Ok(());
         }
         let from = match plan.append_from {

@@ -199,8 +199,10 @@ pub fn run(
             field: pass.attributes,
             ops: &pass.ops,
             scratch,
-            absent_keys: Some(pass.tail.as_deref()),
-            search: Some(&pass.search),
+            absent_keys: Some(edit::AbsentKeys {
+                search: &pass.search,
+                tail: pass.tail.as_deref(),
+            }),
         };
         if rewrite(input, pass.path, pass.last, levels, &mut edit)? {
             current = Some(std::mem::take(&mut levels[0]));
