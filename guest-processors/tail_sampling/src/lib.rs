@@ -214,15 +214,12 @@ fn span_flags(batch: &ExportTraceServiceRequest, views: &[TraceView], kept: &[bo
     let mut starts: Vec<Vec<usize>> = Vec::with_capacity(batch.resource_spans.len());
     let mut total = 0;
     for rs in &batch.resource_spans {
-        starts.push(
-            rs.scope_spans
-                .iter()
-                .map(|ss| {
-                    total += ss.spans.len();
-                    total - ss.spans.len()
-                })
-                .collect(),
-        );
+        let mut scope_starts = Vec::with_capacity(rs.scope_spans.len());
+        for ss in &rs.scope_spans {
+            scope_starts.push(total);
+            total += ss.spans.len();
+        }
+        starts.push(scope_starts);
     }
     let mut flags = vec![false; total];
     for view in views.iter().zip(kept).filter_map(|(v, &k)| k.then_some(v)) {
