@@ -55,6 +55,8 @@ pub struct SpanMetrics {
     clock: Clock,
     /// Decodes batches without the span fields no metric reads ([`unused_span_fields`]).
     spans: SpanDecoder,
+    /// The last batch decoded, whose spans the next one is decoded into.
+    decoded: ExportTraceServiceRequest,
 }
 
 impl SpanMetrics {
@@ -65,6 +67,7 @@ impl SpanMetrics {
             accumulator: Accumulator::new(&settings, clock.now()),
             delta: DeltaStarts::new(settings.timestamp_cache_size),
             spans: SpanDecoder::skipping(unused_span_fields(&settings)),
+            decoded: ExportTraceServiceRequest::default(),
             settings,
             clock,
         }
@@ -145,9 +148,13 @@ impl Processor for SpanMetrics {
         if signal != Signal::Traces {
             return None;
         }
-        let decoded = self.spans.decode(batch)?;
-        self.record(&decoded);
-        Some(Ok(Output::Unchanged))
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let recorded = self.spans.decode_into(batch, &mut decoded);
+        if recorded {
+            self.record(&decoded);
+        }
+        self.decoded = decoded;
+        recorded.then_some(Ok(Output::Unchanged))
     }
 
     fn process_traces(

@@ -45,6 +45,8 @@ pub struct TailSampling {
     clock: Box<dyn Clock>,
     /// Decodes batches without the span fields no policy reads.
     spans: SpanDecoder,
+    /// The last batch decoded, whose spans the next one is decoded into.
+    decoded: ExportTraceServiceRequest,
 }
 
 impl TailSampling {
@@ -60,8 +62,6 @@ impl TailSampling {
             },
             warnings,
         ) = config::parse(config_json)?;
-        // parent_span_id (4), events (11) and links (13); attributes (9) too when no policy
-        // reads them.
         // Policies read a span's trace id, times, status and (some) attributes: span id (2),
         // trace state (3), parent (4), name (5), kind (6), events (11) and links (13) are never
         // decoded.
@@ -75,6 +75,7 @@ impl TailSampling {
                 sample_on_first_match,
                 clock,
                 spans: SpanDecoder::skipping(unused_span_fields),
+                decoded: ExportTraceServiceRequest::default(),
             },
             warnings,
         ))
@@ -112,6 +113,38 @@ impl TailSampling {
             .collect();
         (views, kept)
     }
+
+    /// The answer to `batch`, decoded as `decoded`: decides, and keeps or drops traces on the
+    /// bytes as they arrived. `None` lets the decoded path answer.
+    fn answer_encoded(
+        &mut self,
+        batch: &[u8],
+        decoded: &ExportTraceServiceRequest,
+    ) -> Option<Result<Output, Error>> {
+        let (views, kept) = self.decide_batch(decoded);
+        let kept_count = kept.iter().filter(|&&k| k).count();
+        if kept_count == views.len() {
+            return Some(Ok(Output::Unchanged));
+        }
+        if kept_count == 0 {
+            return Some(Ok(Output::Dropped));
+        }
+        // The bytes' spans come in the decoded batch's order: a flag per span, in that order,
+        // says which to keep without reading their trace ids again.
+        let flags = span_flags(decoded, &views, &kept);
+        let mut next = 0;
+        let mut keep_span = |_: &[u8]| {
+            let keep = flags.get(next).copied().ok_or(Malformed)?;
+            next += 1;
+            Ok(keep)
+        };
+        let mut out = Vec::new();
+        match wire::filter_items(batch, &mut keep_span, &mut out) {
+            Ok(()) if next == flags.len() => Some(Ok(Output::Replaced(out))),
+            // The walk saw other spans than the decoder: let the decoded path answer.
+            Ok(()) | Err(Malformed) => None,
+        }
+    }
 }
 
 impl Processor for TailSampling {
@@ -135,30 +168,14 @@ impl Processor for TailSampling {
         if signal != Signal::Traces {
             return None;
         }
-        let decoded = self.spans.decode(batch)?;
-        let (views, kept) = self.decide_batch(&decoded);
-        let kept_count = kept.iter().filter(|&&k| k).count();
-        if kept_count == views.len() {
-            return Some(Ok(Output::Unchanged));
-        }
-        if kept_count == 0 {
-            return Some(Ok(Output::Dropped));
-        }
-        // The bytes' spans come in the decoded batch's order: a flag per span, in that order,
-        // says which to keep without reading their trace ids again.
-        let flags = span_flags(&decoded, &views, &kept);
-        let mut next = 0;
-        let mut keep_span = |_: &[u8]| {
-            let keep = flags.get(next).copied().ok_or(Malformed)?;
-            next += 1;
-            Ok(keep)
-        };
-        let mut out = Vec::new();
-        match wire::filter_items(batch, &mut keep_span, &mut out) {
-            Ok(()) if next == flags.len() => Some(Ok(Output::Replaced(out))),
-            // The walk saw other spans than the decoder: let the decoded path answer.
-            Ok(()) | Err(Malformed) => None,
-        }
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let answer = self
+            .spans
+            .decode_into(batch, &mut decoded)
+            .then(|| self.answer_encoded(batch, &decoded))
+            .flatten();
+        self.decoded = decoded;
+        answer
     }
 
     fn process_traces(

@@ -2,7 +2,6 @@
 //! span's decoding cost is its attributes, events and links.
 
 use prost::Message;
-use prost::bytes::Buf;
 use prost::encoding::{DecodeContext, WireType, check_wire_type, decode_key, decode_varint};
 
 use super::proto::Malformed;
@@ -30,44 +29,133 @@ impl SpanDecoder {
     /// The request without the skipped span fields; `None` when it does not decode (the
     /// decoded path then reports what is wrong). What a skipped field holds is not looked at.
     pub fn decode(&self, request: &[u8]) -> Option<ExportTraceServiceRequest> {
-        let skip = self.skip.as_slice();
-        decode_with(
-            request,
-            |request: &mut ExportTraceServiceRequest, tag, wire, buf| {
-                if tag != 1 {
-                    return Ok(false);
-                }
-                let resource = decode_with(
-                    nested(wire, buf)?,
-                    |rs: &mut ResourceSpans, tag, wire, buf| {
-                        if tag != 2 {
-                            return Ok(false);
-                        }
-                        rs.scope_spans.push(decode_scope(nested(wire, buf)?, skip)?);
-                        Ok(true)
-                    },
-                )?;
-                request.resource_spans.push(resource);
-                Ok(true)
-            },
-        )
-        .ok()
+        let mut out = ExportTraceServiceRequest::default();
+        self.decode_into(request, &mut out).then_some(out)
+    }
+
+    /// As [`decode`](Self::decode), into `out`, which is replaced: the resources, scopes and
+    /// spans it holds are reused in order, so a processor that keeps one request between
+    /// batches of a similar shape decodes without allocating for span ids, names and the span
+    /// lists. False (and `out` empty) when `request` does not decode.
+    pub fn decode_into(&self, request: &[u8], out: &mut ExportTraceServiceRequest) -> bool {
+        let skip = SkipSet::new(&self.skip);
+        let decoded = decode_request(request, &skip, out).is_ok();
+        if !decoded {
+            out.resource_spans.clear();
+        }
+        decoded
     }
 }
 
-fn decode_scope(bytes: &[u8], skip: &[u32]) -> Result<ScopeSpans, Malformed> {
-    let skipped = SkipSet::new(skip);
-    decode_with(bytes, |ss: &mut ScopeSpans, tag, wire, buf| {
-        if tag != 2 {
-            return Ok(false);
+/// The request's resources, each into the next message of `out.resource_spans`.
+fn decode_request(
+    mut buf: &[u8],
+    skip: &SkipSet,
+    out: &mut ExportTraceServiceRequest,
+) -> Result<(), Malformed> {
+    let mut used = 0;
+    while !buf.is_empty() {
+        let (tag, wire) = decode_key(&mut buf).map_err(|_| Malformed)?;
+        if tag == 1 {
+            let resource = nested(wire, &mut buf)?;
+            decode_resource(resource, skip, reuse(&mut out.resource_spans, used))?;
+            used += 1;
+        } else {
+            out.merge_field(tag, wire, &mut buf, DecodeContext::default())
+                .map_err(|_| Malformed)?;
         }
-        // Decoded in place: a `Span` is 150-260 bytes, and returning then pushing one moved it.
-        ss.spans.push(Span::default());
-        if let Some(span) = ss.spans.last_mut() {
-            decode_span(nested(wire, buf)?, &skipped, span)?;
+    }
+    out.resource_spans.truncate(used);
+    Ok(())
+}
+
+fn decode_resource(
+    mut buf: &[u8],
+    skip: &SkipSet,
+    rs: &mut ResourceSpans,
+) -> Result<(), Malformed> {
+    let scopes = std::mem::take(&mut rs.scope_spans);
+    *rs = ResourceSpans {
+        scope_spans: scopes,
+        ..Default::default()
+    };
+    let mut used = 0;
+    while !buf.is_empty() {
+        let (tag, wire) = decode_key(&mut buf).map_err(|_| Malformed)?;
+        if tag == 2 {
+            let scope = nested(wire, &mut buf)?;
+            decode_scope(scope, skip, reuse(&mut rs.scope_spans, used))?;
+            used += 1;
+        } else {
+            rs.merge_field(tag, wire, &mut buf, DecodeContext::default())
+                .map_err(|_| Malformed)?;
         }
-        Ok(true)
-    })
+    }
+    rs.scope_spans.truncate(used);
+    Ok(())
+}
+
+fn decode_scope(mut buf: &[u8], skip: &SkipSet, ss: &mut ScopeSpans) -> Result<(), Malformed> {
+    let spans = std::mem::take(&mut ss.spans);
+    *ss = ScopeSpans {
+        spans,
+        ..Default::default()
+    };
+    let mut used = 0;
+    while !buf.is_empty() {
+        let (tag, wire) = decode_key(&mut buf).map_err(|_| Malformed)?;
+        if tag == 2 {
+            let span = nested(wire, &mut buf)?;
+            // Decoded in place: a `Span` is 150-260 bytes, and returning then pushing one
+            // moved it.
+            let span_out = reuse(&mut ss.spans, used);
+            reset_span(span_out);
+            decode_span(span, skip, span_out)?;
+            used += 1;
+        } else {
+            ss.merge_field(tag, wire, &mut buf, DecodeContext::default())
+                .map_err(|_| Malformed)?;
+        }
+    }
+    ss.spans.truncate(used);
+    Ok(())
+}
+
+/// The message at `index` of `list` (the next one to fill), added when the list is shorter.
+/// Whoever fills it resets it first.
+fn reuse<T: Default>(list: &mut Vec<T>, index: usize) -> &mut T {
+    if index >= list.len() {
+        list.push(T::default());
+    }
+    let last = list.len() - 1;
+    &mut list[index.min(last)]
+}
+
+/// Every field of `span` to its default, keeping the allocations of its ids, trace state and
+/// name (the fields decoded into in place).
+fn reset_span(span: &mut Span) {
+    let ids = [
+        std::mem::take(&mut span.trace_id),
+        std::mem::take(&mut span.span_id),
+        std::mem::take(&mut span.parent_span_id),
+    ];
+    let texts = [
+        std::mem::take(&mut span.trace_state),
+        std::mem::take(&mut span.name),
+    ];
+    *span = Span::default();
+    let [mut trace_id, mut span_id, mut parent_span_id] = ids;
+    let [mut trace_state, mut name] = texts;
+    for id in [&mut trace_id, &mut span_id, &mut parent_span_id] {
+        id.clear();
+    }
+    trace_state.clear();
+    name.clear();
+    span.trace_id = trace_id;
+    span.span_id = span_id;
+    span.parent_span_id = parent_span_id;
+    span.trace_state = trace_state;
+    span.name = name;
 }
 
 /// The skipped span fields: a bit per field number below 32 (every `Span` field), a list for
@@ -174,11 +262,13 @@ fn key(buf: &mut &[u8]) -> Result<(u32, WireType), Malformed> {
 
 /// Decodes a message of type `M` from `buf`: `field` takes the fields it handles (returning
 /// true), prost decodes the others.
+#[cfg(test)]
 fn decode_with<M, F>(mut buf: &[u8], mut field: F) -> Result<M, Malformed>
 where
     M: Message + Default,
     F: FnMut(&mut M, u32, WireType, &mut &[u8]) -> Result<bool, Malformed>,
 {
+    use prost::bytes::Buf;
     let mut message = M::default();
     while buf.has_remaining() {
         let (tag, wire) = decode_key(&mut buf).map_err(|_| Malformed)?;
@@ -314,6 +404,48 @@ mod tests {
             let mut corrupt = bytes.clone();
             corrupt[i] ^= 0xff;
             let _ = decoder.decode(&corrupt);
+        }
+    }
+
+    #[test]
+    fn a_reused_request_decodes_each_batch_as_a_new_one() {
+        let full = request();
+        let mut bigger = full.clone();
+        bigger.resource_spans.push(full.resource_spans[0].clone());
+        bigger.resource_spans[1].scope_spans[1]
+            .spans
+            .push(Span::default());
+        // Every field absent where the batch before had it.
+        let bare = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span::default(), Span::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let batches = [&full, &bare, &bigger, &full, &bare, &bare, &bigger];
+        for decoder in [
+            SpanDecoder::default(),
+            SpanDecoder::skipping(vec![4, 9, 11]),
+        ] {
+            let mut out = ExportTraceServiceRequest::default();
+            for (i, batch) in batches.iter().enumerate() {
+                let bytes = batch.encode_to_vec();
+                assert!(decoder.decode_into(&bytes, &mut out), "batch {i}");
+                assert_eq!(Some(&out), decoder.decode(&bytes).as_ref(), "batch {i}");
+                let broken = &bytes[..bytes.len() - 1];
+                assert!(!decoder.decode_into(broken, &mut out), "broken batch {i}");
+                assert_eq!(out, ExportTraceServiceRequest::default());
+                assert!(decoder.decode_into(&bytes, &mut out), "batch {i} again");
+            }
+        }
+        // With nothing skipped, what is decoded is what was sent.
+        let mut out = ExportTraceServiceRequest::default();
+        for batch in batches {
+            assert!(SpanDecoder::default().decode_into(&batch.encode_to_vec(), &mut out));
+            assert_eq!(&out, batch);
         }
     }
 
