@@ -12,7 +12,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::bindings::{self, Outcome, ProcessError};
 use crate::codec;
 use crate::compiled::Compiled;
-use crate::engine::deadline_ticks;
+use crate::engine::{Running, TickerState, deadline_ticks};
 use crate::errors::{CallError, ConfigProblem, ErrorKind, first_line};
 use crate::host::{GuestLog, HostState};
 use crate::limits::{Limits, MemoryLimiter};
@@ -42,6 +42,8 @@ pub(crate) struct Blueprint {
     /// The tenant this version serves alone, if any.
     pub(crate) tenant: Option<Arc<str>>,
     pub(crate) engine: wasmtime::Engine,
+    /// The epoch ticker, kept awake while this version's guest code runs.
+    pub(crate) ticker: Arc<TickerState>,
     /// Shared with every version running the same component bytes.
     pub(crate) compiled: Arc<Compiled>,
     pub(crate) config_json: String,
@@ -104,6 +106,7 @@ impl<T> Call<T> {
 pub(crate) struct Instance {
     store: Store<StoreState>,
     guest: bindings::Guest,
+    ticker: Arc<TickerState>,
     /// The processor version this instance belongs to.
     pub(crate) generation: u64,
 }
@@ -114,6 +117,7 @@ impl Instance {
         blueprint: &Blueprint,
         generation: u64,
     ) -> Result<(Instance, bindings::Ready), StartError> {
+        let _running = blueprint.ticker.running();
         let state = StoreState {
             wasi: wasi::deny_all_ctx(&blueprint.log),
             table: ResourceTable::new(),
@@ -135,6 +139,7 @@ impl Instance {
         let mut instance = Instance {
             store,
             guest,
+            ticker: blueprint.ticker.clone(),
             generation,
         };
         instance.store.data_mut().limiter.reset_refused();
@@ -165,11 +170,14 @@ impl Instance {
         self.store.data().limiter.peak()
     }
 
-    fn open(&mut self, timeout: Duration, routable: [bool; 3]) {
+    /// Prepares a call; the epoch ticks while the returned guard lives.
+    fn open(&mut self, timeout: Duration, routable: [bool; 3]) -> Running {
+        let running = self.ticker.running();
         self.store.set_epoch_deadline(deadline_ticks(timeout));
         let state = self.store.data_mut();
         state.limiter.reset_refused();
         state.host.begin_call(routable);
+        running
     }
 
     /// Calls `process` with a fresh deadline. `routable[i]`: signal `i` may be emitted.
@@ -183,7 +191,7 @@ impl Instance {
         batch: &[u8],
         routable: [bool; 3],
     ) -> Call<Processed> {
-        self.open(timeout, routable);
+        let _running = self.open(timeout, routable);
         let started = Instant::now();
         let result = self.guest.sluice_processor_processor().call_process(
             &mut self.store,
@@ -234,7 +242,7 @@ impl Instance {
 
     /// Calls `flush` with a fresh deadline.
     pub(crate) fn flush(&mut self, timeout: Duration, routable: [bool; 3]) -> Call<()> {
-        self.open(timeout, routable);
+        let _running = self.open(timeout, routable);
         let started = Instant::now();
         let result = self
             .guest

@@ -169,6 +169,7 @@ impl Runtime {
             name,
             tenant,
             engine: self.inner.engine.clone(),
+            ticker: self.inner.ticker.state(),
             compiled,
             config_json: spec.config_json.clone(),
             limits: spec.limits.clone(),
