@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -172,6 +173,9 @@ fn watch_parent(path: &Path, wake: Arc<Notify>) -> Option<RecommendedWatcher> {
     };
     let handler = move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
+        if !may_change_content(event.kind) {
+            return;
+        }
         let relevant = event.paths.iter().any(|p| {
             p.file_name()
                 .is_some_and(|n| n == name || n.to_string_lossy().starts_with(".."))
@@ -192,6 +196,15 @@ fn watch_parent(path: &Path, wake: Arc<Notify>) -> Option<RecommendedWatcher> {
             );
             None
         }
+    }
+}
+
+/// Whether an event may mean new content: anything but an open, a read or a close after
+/// reading. The reload reads the file itself, so a watch woken by reads would reload for ever.
+fn may_change_content(kind: EventKind) -> bool {
+    match kind {
+        EventKind::Access(access) => access == AccessKind::Close(AccessMode::Write),
+        _ => true,
     }
 }
 
@@ -250,6 +263,46 @@ mod tests {
         let tmp = dir.path().join(".creds.tmp");
         std::fs::write(&tmp, "two").unwrap();
         std::fs::rename(&tmp, &path).unwrap();
+        wait_for("a notify-triggered reload", || {
+            counter.0.load(Ordering::SeqCst) >= 2
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn reading_the_file_is_not_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds");
+        std::fs::write(&path, "one").unwrap();
+        let counter = Arc::new(Counter::default());
+        let reloader = Reloader::default();
+        let options = Options {
+            poll: Duration::from_secs(3600),
+            notify: true,
+        };
+        // As the authenticators do: every reload reads the file.
+        let read = path.clone();
+        let _task = reloader
+            .start(
+                path.clone(),
+                Arc::downgrade(&counter),
+                move |c: &Counter| {
+                    let _ = std::fs::read(&read);
+                    c.0.fetch_add(1, Ordering::SeqCst);
+                },
+                options,
+            )
+            .unwrap();
+        wait_for("the start-up check", || {
+            counter.0.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        // Neither the reload's own read nor anyone else's wakes the watch (each wake costs a
+        // settle pause and a reload: a read that did would reload for ever).
+        let _ = std::fs::read(&path);
+        tokio::time::sleep(SETTLE * 5).await;
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "reloaded after reads");
+        std::fs::write(&path, "two").unwrap();
         wait_for("a notify-triggered reload", || {
             counter.0.load(Ordering::SeqCst) >= 2
         })
