@@ -66,6 +66,8 @@ impl Compressor {
             .gzip_compress(body, &mut out)
             .map_err(|e| io::Error::other(format!("gzip: {e}")))?;
         out.truncate(written);
+        // The bound is about the size of the input; a body kept for retries should not hold it.
+        out.shrink_to_fit();
         let mut idle = self.idle.lock();
         if idle.len() < IDLE_STATES {
             idle.push(compressor);
@@ -103,6 +105,7 @@ mod tests {
             for _ in 0..3 {
                 let out = compressor.compress(&body).unwrap().unwrap();
                 assert_eq!(gunzip(&out), body, "level {level}");
+                assert_eq!(out.capacity(), out.len(), "no room kept for the bound");
                 sizes.push(out.len());
             }
             assert_eq!(compressor.idle.lock().len(), 1, "one state, reused");
