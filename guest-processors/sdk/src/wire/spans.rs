@@ -49,80 +49,77 @@ impl SpanDecoder {
 
 /// The request's resources, each into the next message of `out.resource_spans`.
 fn decode_request(
-    mut buf: &[u8],
+    buf: &[u8],
     skip: &SkipSet,
     out: &mut ExportTraceServiceRequest,
 ) -> Result<(), Malformed> {
-    let mut used = 0;
-    while !buf.is_empty() {
-        let (tag, wire) = decode_key(&mut buf).map_err(|_| Malformed)?;
-        if tag == 1 {
-            let resource = nested(wire, &mut buf)?;
-            decode_resource(resource, skip, reuse(&mut out.resource_spans, used))?;
-            used += 1;
-        } else {
-            out.merge_field(tag, wire, &mut buf, DecodeContext::default())
-                .map_err(|_| Malformed)?;
-        }
-    }
-    out.resource_spans.truncate(used);
-    Ok(())
+    decode_repeated(
+        buf,
+        out,
+        1,
+        |r| &mut r.resource_spans,
+        |bytes, rs| {
+            let scope_spans = std::mem::take(&mut rs.scope_spans);
+            *rs = ResourceSpans {
+                scope_spans,
+                ..Default::default()
+            };
+            decode_repeated(
+                bytes,
+                rs,
+                2,
+                |r| &mut r.scope_spans,
+                |bytes, ss| {
+                    let spans = std::mem::take(&mut ss.spans);
+                    *ss = ScopeSpans {
+                        spans,
+                        ..Default::default()
+                    };
+                    // Decoded in place: a `Span` is 150-260 bytes, and returning then pushing one
+                    // moved it.
+                    decode_repeated(
+                        bytes,
+                        ss,
+                        2,
+                        |s| &mut s.spans,
+                        |bytes, span| {
+                            reset_span(span);
+                            decode_span(bytes, skip, span)
+                        },
+                    )
+                },
+            )
+        },
+    )
 }
 
-fn decode_resource(
+/// Decodes `msg` from `buf`: each occurrence of the repeated message field `tag` into the next
+/// element of `items(msg)` with `item` (the elements there are reused in order, and those left
+/// over dropped), every other field as prost does. `item` resets what it is given.
+fn decode_repeated<M: Message, T: Default>(
     mut buf: &[u8],
-    skip: &SkipSet,
-    rs: &mut ResourceSpans,
+    msg: &mut M,
+    tag: u32,
+    items: fn(&mut M) -> &mut Vec<T>,
+    mut item: impl FnMut(&[u8], &mut T) -> Result<(), Malformed>,
 ) -> Result<(), Malformed> {
-    let scopes = std::mem::take(&mut rs.scope_spans);
-    *rs = ResourceSpans {
-        scope_spans: scopes,
-        ..Default::default()
-    };
     let mut used = 0;
     while !buf.is_empty() {
-        let (tag, wire) = decode_key(&mut buf).map_err(|_| Malformed)?;
-        if tag == 2 {
-            let scope = nested(wire, &mut buf)?;
-            decode_scope(scope, skip, reuse(&mut rs.scope_spans, used))?;
+        let (field, wire) = decode_key(&mut buf).map_err(|_| Malformed)?;
+        if field == tag {
+            let bytes = nested(wire, &mut buf)?;
+            item(bytes, reuse(items(msg), used))?;
             used += 1;
         } else {
-            rs.merge_field(tag, wire, &mut buf, DecodeContext::default())
+            msg.merge_field(field, wire, &mut buf, DecodeContext::default())
                 .map_err(|_| Malformed)?;
         }
     }
-    rs.scope_spans.truncate(used);
-    Ok(())
-}
-
-fn decode_scope(mut buf: &[u8], skip: &SkipSet, ss: &mut ScopeSpans) -> Result<(), Malformed> {
-    let spans = std::mem::take(&mut ss.spans);
-    *ss = ScopeSpans {
-        spans,
-        ..Default::default()
-    };
-    let mut used = 0;
-    while !buf.is_empty() {
-        let (tag, wire) = decode_key(&mut buf).map_err(|_| Malformed)?;
-        if tag == 2 {
-            let span = nested(wire, &mut buf)?;
-            // Decoded in place: a `Span` is 150-260 bytes, and returning then pushing one
-            // moved it.
-            let span_out = reuse(&mut ss.spans, used);
-            reset_span(span_out);
-            decode_span(span, skip, span_out)?;
-            used += 1;
-        } else {
-            ss.merge_field(tag, wire, &mut buf, DecodeContext::default())
-                .map_err(|_| Malformed)?;
-        }
-    }
-    ss.spans.truncate(used);
+    items(msg).truncate(used);
     Ok(())
 }
 
 /// The message at `index` of `list` (the next one to fill), added when the list is shorter.
-/// Whoever fills it resets it first.
 fn reuse<T: Default>(list: &mut Vec<T>, index: usize) -> &mut T {
     if index >= list.len() {
         list.push(T::default());
@@ -134,28 +131,20 @@ fn reuse<T: Default>(list: &mut Vec<T>, index: usize) -> &mut T {
 /// Every field of `span` to its default, keeping the allocations of its ids, trace state and
 /// name (the fields decoded into in place).
 fn reset_span(span: &mut Span) {
-    let ids = [
-        std::mem::take(&mut span.trace_id),
-        std::mem::take(&mut span.span_id),
-        std::mem::take(&mut span.parent_span_id),
-    ];
-    let texts = [
-        std::mem::take(&mut span.trace_state),
-        std::mem::take(&mut span.name),
-    ];
-    *span = Span::default();
-    let [mut trace_id, mut span_id, mut parent_span_id] = ids;
-    let [mut trace_state, mut name] = texts;
-    for id in [&mut trace_id, &mut span_id, &mut parent_span_id] {
-        id.clear();
-    }
-    trace_state.clear();
-    name.clear();
-    span.trace_id = trace_id;
-    span.span_id = span_id;
-    span.parent_span_id = parent_span_id;
-    span.trace_state = trace_state;
-    span.name = name;
+    let mut kept = Span {
+        trace_id: std::mem::take(&mut span.trace_id),
+        span_id: std::mem::take(&mut span.span_id),
+        parent_span_id: std::mem::take(&mut span.parent_span_id),
+        trace_state: std::mem::take(&mut span.trace_state),
+        name: std::mem::take(&mut span.name),
+        ..Span::default()
+    };
+    kept.trace_id.clear();
+    kept.span_id.clear();
+    kept.parent_span_id.clear();
+    kept.trace_state.clear();
+    kept.name.clear();
+    *span = kept;
 }
 
 /// The skipped span fields: a bit per field number below 32 (every `Span` field), a list for
