@@ -226,17 +226,21 @@ mod tests {
         panic!("timed out waiting for {what}");
     }
 
+    /// Starts watching `path`; each reload reads the file, as the authenticators' do, and
+    /// counts itself.
     fn start(
         reloader: &Reloader,
         path: &Path,
         counter: &Arc<Counter>,
         options: Options,
     ) -> JoinHandle<()> {
+        let read = path.to_owned();
         reloader
             .start(
                 path.to_owned(),
                 Arc::downgrade(counter),
-                |c: &Counter| {
+                move |c: &Counter| {
+                    let _ = std::fs::read(&read);
                     c.0.fetch_add(1, Ordering::SeqCst);
                 },
                 options,
@@ -280,19 +284,7 @@ mod tests {
             poll: Duration::from_secs(3600),
             notify: true,
         };
-        // As the authenticators do: every reload reads the file.
-        let read = path.clone();
-        let _task = reloader
-            .start(
-                path.clone(),
-                Arc::downgrade(&counter),
-                move |c: &Counter| {
-                    let _ = std::fs::read(&read);
-                    c.0.fetch_add(1, Ordering::SeqCst);
-                },
-                options,
-            )
-            .unwrap();
+        let _task = start(&reloader, &path, &counter, options);
         wait_for("the start-up check", || {
             counter.0.load(Ordering::SeqCst) == 1
         })
