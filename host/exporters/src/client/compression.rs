@@ -19,7 +19,7 @@ const IDLE_STATES: usize = 4;
 /// Compresses request bodies as an exporter's settings say.
 pub(crate) struct Compressor {
     compression: Compression,
-    gzip_level: u32,
+    gzip_level: libdeflater::CompressionLvl,
     zstd_level: i32,
     idle: Mutex<Vec<libdeflater::Compressor>>,
 }
@@ -28,7 +28,11 @@ impl Compressor {
     pub(crate) fn new(compression: Compression, params: &CompressionParams) -> Self {
         Compressor {
             compression,
-            gzip_level: params.gzip_level(),
+            // `gzip_level()` is 1..=9, which libdeflate accepts.
+            gzip_level: i32::try_from(params.gzip_level())
+                .ok()
+                .and_then(|l| libdeflater::CompressionLvl::new(l).ok())
+                .unwrap_or_default(),
             zstd_level: params.zstd_level(),
             idle: Mutex::new(Vec::new()),
         }
@@ -50,17 +54,7 @@ impl Compressor {
 
     fn gzip(&self, body: &[u8]) -> io::Result<Vec<u8>> {
         let idle = self.idle.lock().pop();
-        let mut compressor = match idle {
-            Some(c) => c,
-            None => {
-                // `gzip_level()` is 1..=9, which libdeflate accepts.
-                let level = i32::try_from(self.gzip_level)
-                    .ok()
-                    .and_then(|l| libdeflater::CompressionLvl::new(l).ok())
-                    .unwrap_or_default();
-                libdeflater::Compressor::new(level)
-            }
-        };
+        let mut compressor = idle.unwrap_or_else(|| libdeflater::Compressor::new(self.gzip_level));
         let mut out = vec![0; compressor.gzip_compress_bound(body.len())];
         let written = compressor
             .gzip_compress(body, &mut out)
