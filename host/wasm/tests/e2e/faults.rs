@@ -226,7 +226,10 @@ async fn crash_loop_backs_off_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instance_above_the_memory_high_water_mark_is_recycled() {
-    let (p, out, metrics) = processor(&spec("wasm/grow", "ok"));
+    let mut s = spec("wasm/grow", "ok");
+    // Filling 50 MiB can take longer than the default 100 ms on a loaded test machine.
+    s.limits.timeout = Duration::from_secs(5);
+    let (p, out, metrics) = processor(&s);
     p.consume(batch(spans(&["grow"])))
         .await
         .expect("grow batch");
