@@ -140,6 +140,7 @@ pub fn run(
     let environment = selection.environment.clone();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(RUNTIME_THREAD_STACK)
         .build()
     {
         Ok(rt) => rt,
@@ -165,6 +166,12 @@ pub fn run(
         ExitCode::SUCCESS
     })
 }
+
+/// Stack of each runtime thread. Guest calls may run on the async workers (`sluice_wasm`'s
+/// `dispatch`), and the wasm stack a call may use (512 KiB, `max_wasm_stack`) comes on top
+/// of the host's frames below it: twice Tokio's default 2 MiB leaves room to spare. Address
+/// space only: untouched stack pages cost no memory.
+const RUNTIME_THREAD_STACK: usize = 4 << 20;
 
 /// SIGHUP: read the config files again; an invalid config changes nothing (the Collector
 /// would exit; Sluice keeps running what it runs).

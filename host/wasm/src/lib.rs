@@ -32,6 +32,7 @@
 mod bindings;
 mod codec;
 mod compiled;
+mod dispatch;
 mod engine;
 mod errors;
 mod flush;

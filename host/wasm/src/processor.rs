@@ -1,12 +1,13 @@
 //! The running processor: a pipeline stage that sends every batch through a guest.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use parking_lot::Mutex;
 use sluice_pipeline::metrics::{Metrics, WasmProcessorMetrics};
-use sluice_pipeline::{Batch, ConsumeError, Consumer, Form, Payload, RequestContext};
+use sluice_pipeline::{Batch, ConsumeError, Consumer, Form, Payload, RequestContext, Signal};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
@@ -15,18 +16,19 @@ use crate::codec;
 use crate::engine::Runtime;
 use crate::errors::{CallError, ErrorKind};
 use crate::flush;
-use crate::instance::{Instance, Processed};
+use crate::instance::{Call, Instance, Processed};
 use crate::module::{Module, ModuleInner, OnError};
 use crate::pool::{Health, Pool};
 use crate::routes::{EmitRoutes, deliver};
 
 /// A processor stage running a [`Module`]: hands each batch to the guest's `process` as OTLP
-/// bytes (the bytes it travels as, else its encoding) on a pooled instance in a blocking thread
-/// with a fresh deadline, and forwards the result to `next` (`replaced`: the new bytes, as an
-/// [`Encoded`](sluice_pipeline::Encoded) payload whose framing was checked, not decoded;
-/// `unchanged`: the original; `dropped`: nothing). A failed call never takes the host down:
-/// the batch follows the module's [`OnError`], the error is counted by kind and logged, a
-/// trapped instance is discarded and created again, and repeated failures back off.
+/// bytes (the bytes it travels as, else its encoding) on a pooled instance with a fresh
+/// deadline, on the async worker or in the blocking pool (see `dispatch`), and forwards the
+/// result to `next` (`replaced`: the new bytes, as an [`Encoded`](sluice_pipeline::Encoded)
+/// payload whose framing was checked, not decoded; `unchanged`: the original; `dropped`:
+/// nothing). A failed call never takes the host down: the batch follows the module's
+/// [`OnError`], the error is counted by kind and logged, a trapped instance is discarded and
+/// created again, and repeated failures back off.
 ///
 /// [`swap`](WasmProcessor::swap) replaces the module atomically: every batch is processed by
 /// exactly one version; calls in flight finish on the old one.
@@ -42,6 +44,9 @@ pub(crate) struct Shared {
     generations: AtomicU64,
     pub(crate) pool: Pool,
     health: Health,
+    /// Calls may run on the async worker that carries the batch (see `dispatch`); cleared
+    /// for good when the guest makes a WASI call that needs the blocking pool.
+    pub(crate) inline: AtomicBool,
     /// Calls into the guest at once (each needs an instance and a thread).
     slots: Semaphore,
     next: Arc<dyn Consumer>,
@@ -54,13 +59,14 @@ pub(crate) struct Version {
     pub(crate) module: Module,
 }
 
-/// What a call in the blocking thread produced, for the async side to send on.
-struct Done {
-    forward: Option<Payload>,
+/// What a call produced, for the async side to send on.
+#[derive(Default)]
+pub(crate) struct Done {
+    pub(crate) forward: Option<Payload>,
     /// Emitted during `process`.
-    emitted: Vec<Payload>,
+    pub(crate) emitted: Vec<Payload>,
     /// Emitted by the final `flush` of retired instances.
-    flushed: Vec<Payload>,
+    pub(crate) flushed: Vec<Payload>,
 }
 
 impl WasmProcessor {
@@ -121,6 +127,7 @@ impl WasmProcessor {
             generations: AtomicU64::new(1),
             pool: Pool::new(workers),
             health: Health::new(),
+            inline: AtomicBool::new(true),
             slots: Semaphore::new(workers),
             next,
             routes,
@@ -159,6 +166,12 @@ impl WasmProcessor {
     pub fn idle_instances(&self) -> usize {
         self.shared.pool.idle()
     }
+
+    /// Whether calls may run on the async worker that carries the batch: false once the guest
+    /// needed the blocking pool (for tests and diagnostics).
+    pub fn runs_inline(&self) -> bool {
+        self.shared.inline.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for WasmProcessor {
@@ -190,13 +203,7 @@ impl Consumer for WasmProcessor {
         let signal = payload.signal();
         let wit_context =
             codec::context_to_wit(&context, version.module.inner.environment.as_deref());
-        let job = {
-            let shared = shared.clone();
-            tokio::task::spawn_blocking(move || shared.run(&version, payload, &wit_context))
-        };
-        let done = job
-            .await
-            .map_err(|e| ConsumeError::Internal(format!("processor worker thread failed: {e}")))?;
+        let done = shared.dispatch(version, payload, wit_context).await?;
         drop(permit);
         let name = shared.name();
         deliver(
@@ -247,36 +254,75 @@ impl Shared {
         }
     }
 
-    /// Processes one batch; runs in a blocking thread.
-    fn run(&self, version: &Version, payload: Payload, context: &bindings::RequestContext) -> Done {
-        let module = &version.module.inner;
-        let signal = payload.signal();
-        let mut done = Done {
-            forward: None,
-            emitted: Vec::new(),
-            flushed: Vec::new(),
+    /// One call on an instance taken from the pool (`found`, or a new one) after retiring the
+    /// `stale` ones, and the instance put back: what a call in the blocking pool does.
+    pub(crate) fn run(
+        &self,
+        version: &Version,
+        (found, stale): (Option<Instance>, Vec<Instance>),
+        (payload, bytes): (Payload, Bytes),
+        context: &bindings::RequestContext,
+    ) -> Done {
+        let mut done = Done::default();
+        for old in stale {
+            self.retire(&version.module.inner, old, &mut done.flushed);
+        }
+        let mut instance = match found {
+            Some(instance) => instance,
+            None => match Instance::start(&version.module.inner.blueprint, version.generation) {
+                Ok((instance, _ready)) => instance,
+                Err(e) => {
+                    let module = &version.module.inner;
+                    self.failed(module, &e.into_call_error(), false);
+                    done.forward = self.on_error(module, payload);
+                    return done;
+                }
+            },
         };
-        let mut instance = match self.checkout(version, &mut done.flushed) {
-            Ok(instance) => instance,
-            Err(e) => {
-                self.failed(module, &e, false);
-                done.forward = self.on_error(module, payload);
-                return done;
-            }
-        };
-        // The bytes the payload travels as (a cheap clone), or its encoding.
-        let bytes = payload.to_wire();
+        let call = self.invoke(version, &mut instance, payload.signal(), &bytes, context);
+        drop(bytes);
+        if let Some(instance) = self.settle(version, instance, call, payload, &mut done) {
+            self.retire(&version.module.inner, instance, &mut done.flushed);
+        }
+        done
+    }
+
+    /// The guest's `process` on `bytes`, timed.
+    pub(crate) fn invoke(
+        &self,
+        version: &Version,
+        instance: &mut Instance,
+        signal: Signal,
+        bytes: &[u8],
+        context: &bindings::RequestContext,
+    ) -> Call<Processed> {
+        let blueprint = &version.module.inner.blueprint;
         let routable = self.routes.routable(Some(signal));
         let call = instance.process(
-            &module.blueprint,
-            module.blueprint.limits.timeout,
+            blueprint,
+            blueprint.limits.timeout,
             signal,
             context,
-            &bytes,
+            bytes,
             routable,
         );
         self.metrics.call(call.elapsed.as_secs_f64());
-        drop(bytes);
+        call
+    }
+
+    /// Applies a call's outcome to `payload` (what goes on is in `done`) and puts a healthy
+    /// instance back in the pool. Returns the instance when it must be retired instead (see
+    /// [`Shared::keep`]).
+    pub(crate) fn settle(
+        &self,
+        version: &Version,
+        instance: Instance,
+        call: Call<Processed>,
+        payload: Payload,
+        done: &mut Done,
+    ) -> Option<Instance> {
+        let module = &version.module.inner;
+        let signal = payload.signal();
         done.emitted = call.emitted;
         done.forward = match call.result {
             Ok(processed) => {
@@ -296,42 +342,33 @@ impl Shared {
             }
         };
         if call.healthy {
-            self.checkin(version, instance, &mut done.flushed);
-        }
-        done
-    }
-
-    /// An idle instance of `version`, or a new one. Idle instances of older versions are
-    /// retired on the way.
-    fn checkout(
-        &self,
-        version: &Version,
-        flushed: &mut Vec<Payload>,
-    ) -> Result<Instance, CallError> {
-        let (found, stale) = self.pool.take(version.generation);
-        for old in stale {
-            self.retire(&version.module.inner, old, flushed);
-        }
-        match found {
-            Some(instance) => Ok(instance),
-            None => Instance::start(&version.module.inner.blueprint, version.generation)
-                .map(|(instance, _ready)| instance)
-                .map_err(|e| e.into_call_error()),
+            self.keep(version, instance).err()
+        } else {
+            None
         }
     }
 
-    /// Returns a healthy instance to the pool unless it belongs to an older version, grew
-    /// above the memory high-water mark, or the pool is full.
+    /// Returns a healthy instance to the pool unless it must be retired (see
+    /// [`Shared::keep`]).
     pub(crate) fn checkin(
         &self,
         version: &Version,
         instance: Instance,
         flushed: &mut Vec<Payload>,
     ) {
+        if let Err(instance) = self.keep(version, instance) {
+            self.retire(&version.module.inner, instance, flushed);
+        }
+    }
+
+    /// Puts a healthy instance back in the pool, or hands it back when it must be retired:
+    /// it belongs to an older version, grew above the memory high-water mark, or the pool is
+    /// full.
+    fn keep(&self, version: &Version, instance: Instance) -> Result<(), Instance> {
         let module = &version.module.inner;
         let current = self.current.load().generation;
         if instance.generation != current {
-            self.retire(module, instance, flushed);
+            Err(instance)
         } else if instance.memory_peak() > module.blueprint.limits.high_water_bytes() {
             tracing::debug!(
                 processor = &*module.blueprint.name,
@@ -340,9 +377,9 @@ impl Shared {
                 "instance above the memory high-water mark: recycled"
             );
             self.metrics.restart();
-            self.retire(module, instance, flushed);
-        } else if let Some(extra) = self.pool.put(instance) {
-            self.retire(module, extra, flushed);
+            Err(instance)
+        } else {
+            self.pool.put(instance).map_or(Ok(()), Err)
         }
     }
 

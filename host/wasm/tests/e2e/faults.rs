@@ -102,6 +102,14 @@ async fn endless_loop_ends_at_the_deadline() {
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
+/// Calls run on the async worker when an instance is idle (see `dispatch`): the wasm stack
+/// limit, not the worker's own stack, ends a recursion without end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_recursion_hits_the_wasm_stack_limit_on_a_worker() {
+    let (m, _) = boom_passes_and_next_batch_is_processed("wasm/deep", "deep", |_| {}).await;
+    assert_eq!(m.errors("trap"), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allocation_bomb_hits_the_memory_cap() {
     let (m, _) = boom_passes_and_next_batch_is_processed("wasm/hog", "hog", |s| {

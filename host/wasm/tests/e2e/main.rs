@@ -2,6 +2,7 @@
 //! first use with `cargo build --release --target wasm32-wasip2`).
 
 mod basics;
+mod dispatch;
 mod faults;
 mod load;
 mod support;
