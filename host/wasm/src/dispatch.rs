@@ -94,8 +94,8 @@ impl Shared {
             tracing::warn!(
                 processor = &*module.blueprint.name,
                 tenant = module.blueprint.tenant.as_deref(),
-                "the guest made a WASI call that blocks (stdout, stderr, sleep or poll), which \
-                 cannot run on an async worker (the panic message above): its batch is \
+                "the guest call panicked on an async worker (the message above), which a WASI \
+                 call that blocks (stdout, stderr, sleep, poll) does there: its batch is \
                  processed again, and its calls run in the blocking pool from now on"
             );
             return Err((payload, bytes));
