@@ -248,83 +248,84 @@ mod tests {
             .unwrap()
     }
 
-    #[tokio::test]
-    async fn notify_sees_a_file_replaced_by_rename() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("creds");
-        std::fs::write(&path, "one").unwrap();
-        let counter = Arc::new(Counter::default());
-        let reloader = Reloader::default();
-        let options = Options {
+    /// A watched file `creds` (content "one") in its own directory, past the start-up check.
+    struct Watched {
+        dir: tempfile::TempDir,
+        path: PathBuf,
+        counter: Arc<Counter>,
+        _reloader: Reloader,
+        _task: JoinHandle<()>,
+    }
+
+    impl Watched {
+        async fn start(options: Options) -> Watched {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("creds");
+            std::fs::write(&path, "one").unwrap();
+            let counter = Arc::new(Counter::default());
+            let reloader = Reloader::default();
+            let task = start(&reloader, &path, &counter, options);
+            let watched = Watched {
+                dir,
+                path,
+                counter,
+                _reloader: reloader,
+                _task: task,
+            };
+            watched.wait("the start-up check", |n| n == 1).await;
+            watched
+        }
+
+        fn reloads(&self) -> usize {
+            self.counter.0.load(Ordering::SeqCst)
+        }
+
+        /// Waits until the number of reloads so far satisfies `cond`.
+        async fn wait(&self, what: &str, cond: impl Fn(usize) -> bool) {
+            wait_for(what, || cond(self.reloads())).await;
+        }
+    }
+
+    fn notify_only() -> Options {
+        Options {
             poll: Duration::from_secs(3600),
             notify: true,
-        };
-        let _task = start(&reloader, &path, &counter, options);
-        wait_for("the start-up check", || {
-            counter.0.load(Ordering::SeqCst) == 1
-        })
-        .await;
-        let tmp = dir.path().join(".creds.tmp");
+        }
+    }
+
+    #[tokio::test]
+    async fn notify_sees_a_file_replaced_by_rename() {
+        let w = Watched::start(notify_only()).await;
+        let tmp = w.dir.path().join(".creds.tmp");
         std::fs::write(&tmp, "two").unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
-        wait_for("a notify-triggered reload", || {
-            counter.0.load(Ordering::SeqCst) >= 2
-        })
-        .await;
+        std::fs::rename(&tmp, &w.path).unwrap();
+        w.wait("a notify-triggered reload", |n| n >= 2).await;
     }
 
     #[tokio::test]
     async fn reading_the_file_is_not_a_change() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("creds");
-        std::fs::write(&path, "one").unwrap();
-        let counter = Arc::new(Counter::default());
-        let reloader = Reloader::default();
-        let options = Options {
-            poll: Duration::from_secs(3600),
-            notify: true,
-        };
-        let _task = start(&reloader, &path, &counter, options);
-        wait_for("the start-up check", || {
-            counter.0.load(Ordering::SeqCst) == 1
-        })
-        .await;
+        let w = Watched::start(notify_only()).await;
         // Neither the reload's own read nor anyone else's wakes the watch (each wake costs a
         // settle pause and a reload: a read that did would reload for ever).
-        let _ = std::fs::read(&path);
+        let _ = std::fs::read(&w.path);
         tokio::time::sleep(SETTLE * 5).await;
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "reloaded after reads");
-        std::fs::write(&path, "two").unwrap();
-        wait_for("a notify-triggered reload", || {
-            counter.0.load(Ordering::SeqCst) >= 2
-        })
-        .await;
+        assert_eq!(w.reloads(), 1, "reloaded after reads");
+        std::fs::write(&w.path, "two").unwrap();
+        w.wait("a notify-triggered reload", |n| n >= 2).await;
     }
 
     #[tokio::test]
     async fn stat_fallback_sees_a_change_without_notify() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("creds");
-        std::fs::write(&path, "one").unwrap();
-        let counter = Arc::new(Counter::default());
-        let reloader = Reloader::default();
-        let options = Options {
+        let w = Watched::start(Options {
             poll: Duration::from_millis(20),
             notify: false,
-        };
-        let _task = start(&reloader, &path, &counter, options);
-        wait_for("the start-up check", || {
-            counter.0.load(Ordering::SeqCst) == 1
         })
         .await;
         // Unchanged file: polling alone must not call on_change again.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-        std::fs::write(&path, "longer content").unwrap();
-        wait_for("a poll-triggered reload", || {
-            counter.0.load(Ordering::SeqCst) == 2
-        })
-        .await;
+        assert_eq!(w.reloads(), 1);
+        std::fs::write(&w.path, "longer content").unwrap();
+        w.wait("a poll-triggered reload", |n| n == 2).await;
     }
 
     #[tokio::test]
