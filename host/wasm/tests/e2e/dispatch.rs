@@ -7,33 +7,55 @@ use sluice_pipeline::Consumer;
 
 use crate::support::*;
 
+/// Runs `test` on a current-thread runtime whose blocking pool has one thread.
+fn with_one_blocking_thread(test: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(1)
+        .build()
+        .expect("runtime")
+        .block_on(test);
+}
+
+/// Holds the runtime's only blocking thread until [`BlockingThreadTaken::release`].
+struct BlockingThreadTaken {
+    release: std::sync::mpsc::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl BlockingThreadTaken {
+    async fn take() -> BlockingThreadTaken {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::task::spawn_blocking(move || {
+            let _ = started.send(());
+            let _ = wait.recv();
+        });
+        running.await.expect("the blocking thread is taken");
+        BlockingThreadTaken { release, task }
+    }
+
+    async fn release(self) {
+        self.release.send(()).expect("release the blocking thread");
+        let _ = self.task.await;
+    }
+}
+
 /// With the runtime's only blocking thread taken, a call on an idle instance still completes:
 /// it did not wait for the blocking pool.
 #[test]
 fn a_call_on_an_idle_instance_needs_no_blocking_thread() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .max_blocking_threads(1)
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    with_one_blocking_thread(async {
         let (p, out, _) = processor(&spec("wasm/inline", "ok"));
         // The first call creates the instance, which runs `init`: in the blocking pool.
         p.consume(batch(spans(&["first"]))).await.expect("first");
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let (started, running) = tokio::sync::oneshot::channel::<()>();
-        let busy = tokio::task::spawn_blocking(move || {
-            let _ = started.send(());
-            wait.recv()
-        });
-        running.await.expect("the blocking thread is taken");
+        let taken = BlockingThreadTaken::take().await;
         let second = tokio::time::timeout(
             Duration::from_secs(10),
             p.consume(batch(spans(&["second"]))),
         )
         .await;
-        release.send(()).expect("release the blocking thread");
-        let _ = busy.await;
+        taken.release().await;
         second
             .expect("the call did not wait for the blocking pool")
             .expect("second batch");
@@ -52,31 +74,19 @@ fn a_call_on_an_idle_instance_needs_no_blocking_thread() {
 /// call would hold up the other requests of the worker.
 #[test]
 fn a_batch_over_a_mebibyte_goes_to_the_blocking_pool() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .max_blocking_threads(1)
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    with_one_blocking_thread(async {
         let (p, out, _) = processor(&spec("wasm/large", "ok"));
         p.consume(batch(spans(&["first"]))).await.expect("first");
         let big = spans(&vec!["large"; 6000]);
         assert!(big.to_wire().len() > 1 << 20, "the batch is over 1 MiB");
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let (started, running) = tokio::sync::oneshot::channel::<()>();
-        let busy = tokio::task::spawn_blocking(move || {
-            let _ = started.send(());
-            wait.recv()
-        });
-        running.await.expect("the blocking thread is taken");
+        let taken = BlockingThreadTaken::take().await;
         let large = tokio::spawn({
             let p = p.clone();
             async move { p.consume(batch(big)).await }
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
         let waited = !large.is_finished();
-        release.send(()).expect("release the blocking thread");
-        let _ = busy.await;
+        taken.release().await;
         large.await.expect("task").expect("large batch");
         assert!(waited, "the large batch waited for the blocking pool");
         assert_eq!(out.payloads().len(), 2);
