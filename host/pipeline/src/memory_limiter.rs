@@ -1,6 +1,10 @@
 //! The `memory_limiter` processor: measures the process's memory every `check_interval` and,
 //! while it is above `limit_mib - spike_limit_mib`, refuses data so receivers answer
 //! 503 / `Unavailable` and clients retry later. Nothing is dropped: refused data never entered.
+//!
+//! Before it refuses, it asks the probe to give freed memory back to the system and measures
+//! again: the allocator keeps freed memory for a while (Sluice's `sluice-alloc`), and memory the
+//! process no longer uses must not make it refuse data.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -15,6 +19,10 @@ use crate::{Batch, ConsumeError, Consumer, Form};
 pub trait MemoryProbe: Send + Sync + 'static {
     /// Bytes in use, or `None` if unknown (the limiter then lets data through).
     fn used_bytes(&self) -> Option<u64>;
+
+    /// Return memory that is freed but still held (by the allocator) to the system. Called
+    /// before the limiter refuses data; by default nothing is held.
+    fn reclaim(&self) {}
 }
 
 /// Resident set size from `/proc/self/statm`.
@@ -89,9 +97,17 @@ impl MemoryLimiter {
 
     /// Measure once and update the refusing state.
     pub fn check(&self) {
-        let Some(used) = self.probe.used_bytes() else {
+        let Some(mut used) = self.probe.used_bytes() else {
             return;
         };
+        if used >= self.soft_limit {
+            // Above the limit: first give back what is freed but held, then measure again.
+            self.probe.reclaim();
+            match self.probe.used_bytes() {
+                Some(after) => used = after,
+                None => return,
+            }
+        }
         let refuse = used >= self.soft_limit;
         let was = self.refusing.swap(refuse, Ordering::Relaxed);
         self.metrics.set_refusing(refuse);

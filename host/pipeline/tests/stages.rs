@@ -224,6 +224,71 @@ async fn memory_limiter_refuses_above_soft_limit_and_recovers() {
     assert_eq!(out.items(), vec![1, 1]);
 }
 
+/// Memory in use, of which `held` is freed but kept by the allocator until `reclaim`.
+#[derive(Default)]
+struct Allocator {
+    used: AtomicU64,
+    held: AtomicU64,
+    reclaims: AtomicU64,
+}
+
+struct AllocatorProbe(Arc<Allocator>);
+
+impl MemoryProbe for AllocatorProbe {
+    fn used_bytes(&self) -> Option<u64> {
+        Some(self.0.used.load(Ordering::Relaxed))
+    }
+
+    fn reclaim(&self) {
+        let held = self.0.held.swap(0, Ordering::Relaxed);
+        self.0.used.fetch_sub(held, Ordering::Relaxed);
+        self.0.reclaims.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[tokio::test]
+async fn memory_limiter_gives_freed_memory_back_before_it_refuses() {
+    let memory = Arc::new(Allocator::default());
+    memory.used.store(10 << 20, Ordering::Relaxed);
+    let out = Arc::new(Recorder::default());
+    let settings = MemoryLimiterSettings {
+        limit_mib: 100,
+        spike_limit_mib: Some(20),
+        check_interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let limiter = MemoryLimiter::new(
+        &settings,
+        out.clone(),
+        Box::new(AllocatorProbe(memory.clone())),
+        Metrics::new().processor("memory_limiter"),
+    );
+    assert_eq!(
+        memory.reclaims.load(Ordering::Relaxed),
+        0,
+        "below the limit"
+    );
+
+    // 90 MiB resident, 30 of them freed but held: given back, 60 MiB is below the soft limit.
+    memory.used.store(90 << 20, Ordering::Relaxed);
+    memory.held.store(30 << 20, Ordering::Relaxed);
+    limiter.check();
+    assert_eq!(memory.reclaims.load(Ordering::Relaxed), 1);
+    assert!(
+        !limiter.is_refusing(),
+        "held memory made the limiter refuse"
+    );
+    limiter.consume(batch(1, "a")).await.unwrap();
+
+    // 90 MiB really in use: given back (nothing is held), still above: refuse.
+    memory.used.store(90 << 20, Ordering::Relaxed);
+    limiter.check();
+    assert_eq!(memory.reclaims.load(Ordering::Relaxed), 2);
+    assert!(limiter.is_refusing());
+    assert!(limiter.consume(batch(1, "a")).await.is_err());
+    assert_eq!(out.items(), vec![1]);
+}
+
 #[tokio::test]
 async fn fanout_gives_the_decoded_form_to_one_reader_of_it_and_bytes_to_the_others() {
     let bytes_first = Arc::new(Recorder {

@@ -9,9 +9,11 @@ use sluice::cli::{Cli, Command};
 /// OTLP decoding is allocation-heavy (a String or Vec per attribute); mimalloc's thread-local
 /// free lists make it markedly cheaper than glibc malloc (see bench/README.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: sluice_alloc::MiMalloc = sluice_alloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Both before any other thread exists (mimalloc's option setters are not thread-safe).
+    sluice_alloc::tune();
     without_huge_pages();
     let cli = Cli::parse();
     let select = |files: &[std::path::PathBuf]| {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use sluice_config::{ComponentId, Config, Connector, Processor, Signal};
 use sluice_pipeline::metrics::Metrics;
 use sluice_pipeline::{
-    Batch, BatchProcessor, ConsumeError, Consumer, Fanout, Form, MemoryLimiter, ProcessRss,
-    TailSampler,
+    Batch, BatchProcessor, ConsumeError, Consumer, Fanout, Form, MemoryLimiter, MemoryProbe,
+    ProcessRss, TailSampler,
 };
 use sluice_receivers::SignalConsumers;
 use sluice_wasm::EmitRoutes;
@@ -170,6 +170,20 @@ fn connector(
     .map_err(component_error)
 }
 
+/// What `memory_limiter` measures: the resident set, after the allocator has given back the
+/// freed memory it holds for its purge delay (`sluice-alloc`) whenever that is over the limit.
+struct ResidentMemory;
+
+impl MemoryProbe for ResidentMemory {
+    fn used_bytes(&self) -> Option<u64> {
+        ProcessRss.used_bytes()
+    }
+
+    fn reclaim(&self) {
+        sluice_alloc::give_back();
+    }
+}
+
 /// `processors`: every configured processor (the members of tenant chains).
 fn processor(
     id: &ComponentId,
@@ -188,7 +202,7 @@ fn processor(
         Processor::MemoryLimiter(s) => MemoryLimiter::new(
             s,
             next,
-            Box::new(ProcessRss),
+            Box::new(ResidentMemory),
             metrics.processor(&id.to_string()),
         ),
         Processor::TailSampling(s) => {
