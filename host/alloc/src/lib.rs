@@ -123,11 +123,40 @@ mod tests {
         assert!(status.success(), "the child test failed: {status}");
     }
 
+    /// This test binary allocates with mimalloc, as Sluice does.
+    #[global_allocator]
+    static ALLOCATOR: MiMalloc = MiMalloc;
+
+    fn resident_mib() -> u64 {
+        let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
+        let pages: u64 = statm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .expect("resident pages");
+        (pages * 4096) >> 20
+    }
+
+    /// With Sluice's delay, 64 MiB freed stays resident; `give_back` returns it at once.
     #[test]
-    fn giving_back_is_safe_from_any_thread() {
-        let big = vec![1u8; 8 << 20];
+    #[cfg(target_os = "linux")]
+    fn freed_memory_is_held_until_given_back() {
+        set_purge_delay_ms(PURGE_DELAY_MS);
+        let big = vec![1u8; 64 << 20];
+        let touched = resident_mib();
         drop(big);
+        let freed = resident_mib();
         give_back();
+        let given_back = resident_mib();
+        assert!(
+            freed + 8 > touched,
+            "freed memory left at once: {touched} MiB -> {freed} MiB"
+        );
+        assert!(
+            given_back + 48 < freed,
+            "give_back returned too little: {freed} MiB -> {given_back} MiB"
+        );
+        // Any thread may ask.
         std::thread::spawn(give_back).join().expect("thread");
     }
 }
