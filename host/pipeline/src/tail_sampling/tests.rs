@@ -391,6 +391,64 @@ async fn decides_once_decision_wait_has_passed_and_not_before() {
     assert_eq!(t.metrics.traces_on_memory(), 0);
 }
 
+#[test]
+fn ticks_stretch_when_little_is_due_and_not_beyond_a_second() {
+    let (short, long) = (Duration::from_millis(200), Duration::from_secs(1));
+    let target = 8_000;
+    // Nothing due: wait the longest.
+    assert_eq!(next_tick(short, long, short, 0, target), long);
+    // A quarter of the target in 200 ms: wait 800 ms, and stay there.
+    let stretched = next_tick(short, long, short, 2_000, target);
+    assert_eq!(stretched, Duration::from_millis(800));
+    assert_eq!(next_tick(short, long, stretched, 8_000, target), stretched);
+    // Under load: back to the shortest, never below it.
+    assert_eq!(next_tick(short, long, stretched, 40_000, target), short);
+    assert_eq!(next_tick(short, long, short, 1_000_000, target), short);
+    // A single span: at most the longest.
+    assert_eq!(next_tick(short, long, long, 1, target), long);
+    // A tick longer than a second (never configured today) is never shortened below itself.
+    let slow = Duration::from_secs(2);
+    assert_eq!(next_tick(slow, slow.max(long), slow, 0, target), slow);
+}
+
+/// With a short `decision_wait`, an idle sampler ticks once a second; a trace arriving then
+/// is still decided within `decision_wait` + 1 s, never before `decision_wait`.
+#[tokio::test(start_paused = true)]
+async fn a_quiet_sampler_decides_within_a_second_of_the_wait() {
+    let wait = Duration::from_secs(2);
+    let t = setup_with(
+        TailSamplingSettings {
+            decision_wait: wait,
+            num_traces: 100,
+            ..TailSamplingSettings::default()
+        },
+        TailSamplerOptions::default(),
+        None,
+    );
+    assert_eq!(t.sampler.tick(), Duration::from_millis(200));
+    assert_eq!(t.sampler.longest_tick(), Duration::from_secs(1));
+    // Idle for a while: the ticks have stretched to a second.
+    sleep(Duration::from_millis(3_500)).await;
+    for n in 0..3u8 {
+        let start = Instant::now();
+        t.sampler
+            .consume(traces(request(vec![("api", vec![span(n, "x", true)])])))
+            .await
+            .unwrap();
+        while t.sink.span_names().len() <= usize::from(n) {
+            sleep(Duration::from_millis(10)).await;
+            assert!(start.elapsed() < wait * 3, "never decided");
+        }
+        let waited = start.elapsed();
+        assert!(waited >= wait, "decided after {waited:?}");
+        assert!(
+            waited <= wait + t.sampler.longest_tick() + Duration::from_millis(20),
+            "decided after {waited:?}"
+        );
+        sleep(Duration::from_millis(300 * u64::from(n))).await;
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn late_spans_follow_the_cached_decision() {
     let t = setup(100);
