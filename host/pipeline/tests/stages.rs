@@ -174,33 +174,54 @@ async fn batch_keeps_senders_apart() {
     assert_eq!(sent[0].context.auth.username.as_deref(), Some("alice"));
 }
 
-struct Dial(Arc<AtomicU64>);
+/// Memory in use, of which `held` is freed but kept by the allocator until `reclaim`.
+#[derive(Default)]
+struct Memory {
+    used: AtomicU64,
+    held: AtomicU64,
+    reclaims: AtomicU64,
+}
 
-impl MemoryProbe for Dial {
+struct Probe(Arc<Memory>);
+
+impl MemoryProbe for Probe {
     fn used_bytes(&self) -> Option<u64> {
-        Some(self.0.load(Ordering::Relaxed))
+        Some(self.0.used.load(Ordering::Relaxed))
+    }
+
+    fn reclaim(&self) {
+        let held = self.0.held.swap(0, Ordering::Relaxed);
+        self.0.used.fetch_sub(held, Ordering::Relaxed);
+        self.0.reclaims.fetch_add(1, Ordering::Relaxed);
     }
 }
 
-#[tokio::test]
-async fn memory_limiter_refuses_above_soft_limit_and_recovers() {
-    let used = Arc::new(AtomicU64::new(10 << 20));
-    let out = Arc::new(Recorder::default());
+/// A limiter of 100 MiB with a 20 MiB spike allowance (soft limit 80 MiB) over `memory`, which
+/// measures only when a test calls `check`.
+fn limiter(memory: &Arc<Memory>, out: &Arc<Recorder>, metrics: &Metrics) -> Arc<MemoryLimiter> {
     let settings = MemoryLimiterSettings {
         limit_mib: 100,
         spike_limit_mib: Some(20),
         check_interval: Duration::from_secs(3600),
         ..Default::default()
     };
-    let metrics = Metrics::new();
-    let limiter = MemoryLimiter::new(
+    MemoryLimiter::new(
         &settings,
         out.clone(),
-        Box::new(Dial(used.clone())),
+        Box::new(Probe(memory.clone())),
         metrics.processor("memory_limiter"),
-    );
+    )
+}
+
+#[tokio::test]
+async fn memory_limiter_refuses_above_soft_limit_and_recovers() {
+    let memory = Arc::new(Memory::default());
+    memory.used.store(10 << 20, Ordering::Relaxed);
+    let out = Arc::new(Recorder::default());
+    let metrics = Metrics::new();
+    let limiter = limiter(&memory, &out, &metrics);
     limiter.consume(batch(1, "a")).await.unwrap();
-    used.store(81 << 20, Ordering::Relaxed);
+    memory.used.store(81 << 20, Ordering::Relaxed);
     limiter.check();
     let err = limiter.consume(batch(1, "a")).await.unwrap_err();
     assert!(
@@ -218,51 +239,18 @@ async fn memory_limiter_refuses_above_soft_limit_and_recovers() {
             .encode()
             .contains("otelcol_memory_limiter_refusing{processor=\"memory_limiter\"} 1")
     );
-    used.store(50 << 20, Ordering::Relaxed);
+    memory.used.store(50 << 20, Ordering::Relaxed);
     limiter.check();
     limiter.consume(batch(1, "a")).await.unwrap();
     assert_eq!(out.items(), vec![1, 1]);
 }
 
-/// Memory in use, of which `held` is freed but kept by the allocator until `reclaim`.
-#[derive(Default)]
-struct Allocator {
-    used: AtomicU64,
-    held: AtomicU64,
-    reclaims: AtomicU64,
-}
-
-struct AllocatorProbe(Arc<Allocator>);
-
-impl MemoryProbe for AllocatorProbe {
-    fn used_bytes(&self) -> Option<u64> {
-        Some(self.0.used.load(Ordering::Relaxed))
-    }
-
-    fn reclaim(&self) {
-        let held = self.0.held.swap(0, Ordering::Relaxed);
-        self.0.used.fetch_sub(held, Ordering::Relaxed);
-        self.0.reclaims.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 #[tokio::test]
 async fn memory_limiter_gives_freed_memory_back_before_it_refuses() {
-    let memory = Arc::new(Allocator::default());
+    let memory = Arc::new(Memory::default());
     memory.used.store(10 << 20, Ordering::Relaxed);
     let out = Arc::new(Recorder::default());
-    let settings = MemoryLimiterSettings {
-        limit_mib: 100,
-        spike_limit_mib: Some(20),
-        check_interval: Duration::from_secs(3600),
-        ..Default::default()
-    };
-    let limiter = MemoryLimiter::new(
-        &settings,
-        out.clone(),
-        Box::new(AllocatorProbe(memory.clone())),
-        Metrics::new().processor("memory_limiter"),
-    );
+    let limiter = limiter(&memory, &out, &Metrics::new());
     assert_eq!(
         memory.reclaims.load(Ordering::Relaxed),
         0,
